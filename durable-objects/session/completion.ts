@@ -1,0 +1,91 @@
+/**
+ * The end of a session: six analyzers in parallel over their slices, fusion, one D1 batch that
+ * moves the session to its terminal status and stores outcomes and report, then the event.
+ *
+ * Exactly-once: the status UPDATE only matches a session still `in_progress`, and only the
+ * caller whose UPDATE matched emits `session.completed` / `session.incomplete`.
+ */
+import { and, eq } from "drizzle-orm";
+import type { Degradation, Report } from "../../lib/api-schemas.ts";
+import { ANALYZERS } from "../../lib/analyzer-contract.ts";
+import { openDb } from "../../lib/db/client.ts";
+import { nodeOutcomes, reports, sessions } from "../../lib/db/schema.ts";
+import { emitSessionEvent } from "../../lib/events.ts";
+import { type FusionPolicy, fuse } from "../../lib/fusion.ts";
+import { loadSessionView } from "../../lib/sessions/view.ts";
+import { analyzerBindings, runAllAnalyzers } from "./analyzer-fanout.ts";
+import { buildSlices, type SessionEvidence } from "./slices.ts";
+
+export interface Ending {
+  status: "complete" | "incomplete";
+  /** why it ended incomplete (expired, cancelled, timeout, protocol_error, disconnected, …) */
+  reason: string | null;
+}
+
+export interface CompletionInput extends SessionEvidence {
+  tokenizerFailures: number;
+  policy: FusionPolicy;
+}
+
+interface CompletionState {
+  config: { sessionId: string; tenantId: string };
+  visits: { id: string; type: string; outcome: string; at: number }[];
+}
+
+export async function completeSession(env: Env, state: CompletionState, ending: Ending, input: CompletionInput): Promise<void> {
+  const { sessionId, tenantId } = state.config;
+  const outcomes = await runAllAnalyzers(analyzerBindings(env), buildSlices(input), Number(env.ANALYZER_TIMEOUT_MS));
+  const risk = fuse(outcomes, input.policy);
+  const degraded: Degradation[] = [];
+  if (input.tokenizerFailures > 0) {
+    degraded.push({
+      component: "tokenizer",
+      code: "TOKENIZER_WINDOWS_LOST",
+      detail: `${input.tokenizerFailures} media window(s) could not be tokenized and were discarded`,
+    });
+  }
+  for (const name of ANALYZERS) {
+    const outcome = outcomes[name];
+    if ("error" in outcome) degraded.push({ component: `analyzer:${name}`, code: outcome.error, detail: `${name} analyzer gave no result` });
+  }
+  const device: Report["device"] = {
+    network: { country: input.network.country, asn: input.network.asn, datacenterAsn: input.network.datacenterAsn },
+    browser: input.device
+      ? { timezone: input.device.timezone, language: input.device.language, webdriver: input.device.webdriver, virtualCamera: input.device.virtualCamera }
+      : null,
+  };
+  const now = Date.now();
+  const db = openDb(env.DB);
+  const results = await db.batch([
+    db
+      .update(sessions)
+      .set({ status: ending.status, incompleteReason: ending.reason, finishedAt: now, clientSecretHash: null })
+      .where(and(eq(sessions.id, sessionId), eq(sessions.status, "in_progress")))
+      .returning({ id: sessions.id }),
+    ...(state.visits.length > 0
+      ? [
+          db
+            .insert(nodeOutcomes)
+            .values(state.visits.map((v, seq) => ({ sessionId, seq, nodeId: v.id, nodeType: v.type, outcome: v.outcome, at: v.at })))
+            .onConflictDoNothing(),
+        ]
+      : []),
+    db
+      .insert(reports)
+      .values({
+        sessionId,
+        tenantId,
+        risk: JSON.stringify(risk),
+        transcript: JSON.stringify([]),
+        device: JSON.stringify(device),
+        degraded: JSON.stringify(degraded),
+        createdAt: now,
+      })
+      .onConflictDoNothing(),
+  ]);
+  const updated = results[0] as { id: string }[];
+  if (updated.length === 0) return; // someone else ended it (e.g. the expiry sweep)
+  const view = await loadSessionView(db, tenantId, sessionId);
+  if (!view) return;
+  await emitSessionEvent(db, env.EVENTS, tenantId, ending.status === "complete" ? "session.completed" : "session.incomplete", view, now);
+}

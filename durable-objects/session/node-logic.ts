@@ -1,0 +1,127 @@
+/**
+ * Node semantics that need no I/O, kept apart from the Durable Object so they read (and are
+ * tested) as plain functions: `data_validation` evaluation, liveness challenge scheduling and
+ * verification, and the liveness node's decision rule (product-spec §2).
+ */
+import type { ChallengeAction } from "../../lib/widget-protocol.ts";
+import type { DataValidationNode } from "../../lib/flow.ts";
+import type { WindowFeatures } from "../../lib/features.ts";
+
+/** Reads `metadata.a.b` / `providedData.x` from the session's data. */
+export function readField(path: string, data: { metadata: Record<string, unknown>; providedData: Record<string, unknown> }): unknown {
+  const [root, ...keys] = path.split(".");
+  let value: unknown = root === "metadata" ? data.metadata : root === "providedData" ? data.providedData : undefined;
+  for (const key of keys) {
+    if (value === null || typeof value !== "object" || Array.isArray(value)) return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}
+
+const asNumber = (v: unknown): number | null => {
+  if (typeof v === "number" && Number.isFinite(v)) return v;
+  if (typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v))) return Number(v);
+  return null;
+};
+
+export function evaluateDataValidation(
+  node: DataValidationNode,
+  data: { metadata: Record<string, unknown>; providedData: Record<string, unknown> },
+): "pass" | "fail" {
+  const actual = readField(node.field, data);
+  const expected = node.value;
+  const compare = (test: (a: number, b: number) => boolean) => {
+    const a = asNumber(actual);
+    const b = asNumber(expected);
+    return a !== null && b !== null && test(a, b);
+  };
+  let ok: boolean;
+  switch (node.operator) {
+    case "exists":
+      ok = actual !== undefined && actual !== null && actual !== "";
+      break;
+    case "eq":
+      ok = actual === expected || (asNumber(actual) !== null && asNumber(actual) === asNumber(expected));
+      break;
+    case "neq":
+      ok = !(actual === expected || (asNumber(actual) !== null && asNumber(actual) === asNumber(expected)));
+      break;
+    case "gt":
+      ok = compare((a, b) => a > b);
+      break;
+    case "gte":
+      ok = compare((a, b) => a >= b);
+      break;
+    case "lt":
+      ok = compare((a, b) => a < b);
+      break;
+    case "lte":
+      ok = compare((a, b) => a <= b);
+      break;
+    case "in":
+      ok = Array.isArray(expected) && expected.some((v) => v === actual);
+      break;
+    case "matches":
+      // Integrator-supplied pattern, bounded input (≤ 1000 chars) and no user control of it.
+      ok = typeof expected === "string" && typeof actual === "string" && actual.length <= 1000 && safeRegex(expected).test(actual);
+      break;
+  }
+  return ok ? "pass" : "fail";
+}
+
+function safeRegex(pattern: string): RegExp {
+  try {
+    return new RegExp(pattern, "u");
+  } catch {
+    return /(?!)/;
+  }
+}
+
+const ACTIONS: ChallengeAction[] = ["turn_left", "turn_right", "blink", "look_up"];
+
+/** Challenges drawn at random by the server, without repeats (widget cannot predict them). */
+export function drawChallenges(count: number): ChallengeAction[] {
+  const pool = [...ACTIONS];
+  const out: ChallengeAction[] = [];
+  const random = new Uint32Array(count);
+  crypto.getRandomValues(random);
+  for (let i = 0; i < count && pool.length > 0; i++) {
+    out.push(...pool.splice((random[i] ?? 0) % pool.length, 1));
+  }
+  return out;
+}
+
+/** Windows in which a challenge must be answered after it is shown. */
+export const CHALLENGE_RESPONSE_WINDOWS = 3;
+
+/**
+ * Whether a window shows the challenged movement. The features carry yaw and pitch *ranges*
+ * per window, so a turn is "enough rotation within the window" — direction is not checked
+ * here (documented limitation; the liveness model weighs it with the other cues).
+ */
+export function windowAnswersChallenge(action: ChallengeAction, w: WindowFeatures): boolean {
+  const face = w.face;
+  if (!face || face.facePresentRatio < 0.5) return false;
+  switch (action) {
+    case "turn_left":
+    case "turn_right":
+      return face.yawRangeDeg >= 15;
+    case "look_up":
+      return face.pitchRangeDeg >= 10;
+    case "blink":
+      return face.blinkCount >= 1;
+  }
+}
+
+export function isUsableWindow(w: WindowFeatures): boolean {
+  return w.face !== null && w.face.facePresentRatio >= 0.5;
+}
+
+/** Spoof when the liveness model's risk reaches this, given enough confidence. */
+export const LIVENESS_SPOOF_THRESHOLD = 0.5;
+export const LIVENESS_MIN_CONFIDENCE = 0.4;
+
+export function livenessOutcome(result: { score: number; confidence: number } | null): "live" | "spoof" | "inconclusive" {
+  if (!result || result.confidence < LIVENESS_MIN_CONFIDENCE) return "inconclusive";
+  return result.score >= LIVENESS_SPOOF_THRESHOLD ? "spoof" : "live";
+}

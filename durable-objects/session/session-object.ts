@@ -1,0 +1,540 @@
+/**
+ * The per-session Durable Object: runs the flow as a state machine over the widget's
+ * WebSocket, groups media into windows, sends them to the tokenization service and keeps only
+ * the tokenized features, in memory. When the flow ends (or the session times out, is
+ * cancelled, or breaks the protocol) it calls the six analyzers in parallel, fuses their
+ * results, writes the report to D1 and emits the completion event — exactly once.
+ *
+ * Persisted in the DO's SQLite: only non-biometric state (config, node position, outcomes,
+ * timings) so an alarm after an eviction can still end the session (product-spec §7). The
+ * WebSocket uses the non-hibernating `accept()`: hibernation would drop the in-memory buffer
+ * (platform-notes). RPC-first (house-style 6): `begin`, `cancel`; `fetch` only upgrades.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { z } from "zod";
+import { AnalyzerInputSchemas } from "../../lib/analyzer-contract.ts";
+import type { BehaviorSignals, DeviceSignals, WindowFeatures } from "../../lib/features.ts";
+import { NetworkSignalsSchema } from "../../lib/features.ts";
+import { FlowSchema, type FlowNode, outcomesOf } from "../../lib/flow.ts";
+import { DEFAULT_POLICY } from "../../lib/fusion.ts";
+import {
+  type ChallengeAction,
+  ClientMessageSchema,
+  CloseCode,
+  type CloseCodeValue,
+  decodeMedia,
+  LIMITS,
+  MediaKind,
+  PROTOCOL,
+  type ServerMessage,
+} from "../../lib/widget-protocol.ts";
+import { analyzerBindings, callAnalyzer } from "./analyzer-fanout.ts";
+import { completeSession, type Ending } from "./completion.ts";
+import {
+  CHALLENGE_RESPONSE_WINDOWS,
+  drawChallenges,
+  evaluateDataValidation,
+  isUsableWindow,
+  livenessOutcome,
+  windowAnswersChallenge,
+} from "./node-logic.ts";
+import type { ConversationTurn } from "./slices.ts";
+import { tokenizeWindow, TokenizerError } from "./tokenizer-client.ts";
+import { type MediaWindow, WindowAssembler } from "./window-assembler.ts";
+
+export const SessionConfigSchema = z.object({
+  sessionId: z.string(),
+  tenantId: z.string(),
+  zone: z.enum(["eu", "us"]),
+  locale: z.string(),
+  flow: FlowSchema,
+  metadata: z.record(z.string(), z.unknown()),
+  providedData: z.record(z.string(), z.unknown()),
+  expiresAt: z.number(),
+  network: NetworkSignalsSchema,
+});
+export type SessionConfig = z.infer<typeof SessionConfigSchema>;
+
+const VisitSchema = z.object({ id: z.string(), type: z.string(), outcome: z.string(), at: z.number() });
+export type Visit = z.infer<typeof VisitSchema>;
+
+const PersistedSchema = z.object({
+  config: SessionConfigSchema,
+  phase: z.enum(["waiting", "running", "finishing", "done"]),
+  currentNodeId: z.string().nullable(),
+  visits: z.array(VisitSchema),
+  startedAt: z.number(),
+});
+type Persisted = z.infer<typeof PersistedSchema>;
+
+interface LivenessState {
+  node: Extract<FlowNode, { type: "liveness" }>;
+  firstWindow: number;
+  challenges: ChallengeAction[];
+  /** window index at which each issued challenge was shown, and whether it was answered */
+  issued: { at: number; passed: boolean }[];
+  deciding: boolean;
+}
+
+interface ConversationState {
+  node: Extract<FlowNode, { type: "conversation" }>;
+  firstWindow: number;
+  speechWindows: number;
+  silentAfterSpeech: number;
+  latencyMs: number | null;
+  speechMs: number;
+  pauses: number;
+}
+
+/** Windows without speech after which a conversation reply is considered finished. */
+const REPLY_END_SILENT_WINDOWS = 2;
+/** Windows to wait for a reply before `no_reply`. */
+const NO_REPLY_WINDOWS = 8;
+/** A recognition or camera node waits this long for a face before `no_face`. */
+const FACE_WAIT_WINDOWS = 10;
+/** Tokenizer requests in flight per session; more would only queue at the service. */
+const MAX_INFLIGHT_WINDOWS = 2;
+
+export class SessionObject extends DurableObject<Env> {
+  #state: Persisted | null = null;
+  #socket: WebSocket | null = null;
+  #assembler = new WindowAssembler();
+  /** tokenized windows, in sequence order; memory only */
+  #windows: WindowFeatures[] = [];
+  #inflight = new Map<number, Promise<void>>();
+  #pendingResults = new Map<number, WindowFeatures | null>();
+  #nextToProcess = 0;
+  #tokenizerFailures = 0;
+  #device: DeviceSignals | null = null;
+  #behavior: BehaviorSignals | null = null;
+  #turns: ConversationTurn[] = [];
+  #liveness: LivenessState | null = null;
+  #conversation: ConversationState | null = null;
+  #faceWait: { node: FlowNode; firstWindow: number } | null = null;
+  #lastActivity = Date.now();
+  #tokens: number = LIMITS.messageBurst;
+  #tokensAt = Date.now();
+  #lastSeq = { [MediaKind.video]: -1, [MediaKind.audio]: -1 } as Record<number, number>;
+  #ending: Promise<void> | null = null;
+  #challengeStats = { issued: 0, passed: 0 };
+
+  async #load(): Promise<Persisted | null> {
+    if (this.#state) return this.#state;
+    const raw = await this.ctx.storage.get("state");
+    this.#state = raw === undefined ? null : PersistedSchema.parse(raw);
+    return this.#state;
+  }
+
+  async #save(): Promise<void> {
+    if (this.#state) await this.ctx.storage.put("state", this.#state);
+  }
+
+  /** Called by the edge once the client secret has been consumed. Idempotent. */
+  async begin(config: SessionConfig): Promise<void> {
+    const existing = await this.#load();
+    if (existing) return;
+    this.#state = { config: SessionConfigSchema.parse(config), phase: "waiting", currentNodeId: null, visits: [], startedAt: Date.now() };
+    await this.#save();
+    await this.#armAlarm();
+  }
+
+  /** Ends a running session on the integrator's request (POST /v1/sessions/{id}/cancel). */
+  async cancel(reason: "cancelled"): Promise<void> {
+    const state = await this.#load();
+    if (!state || state.phase === "done") return;
+    await this.#end({ status: "incomplete", reason }, CloseCode.sessionEnded);
+  }
+
+  override async fetch(request: Request): Promise<Response> {
+    const state = await this.#load();
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") return new Response(null, { status: 426 });
+    if (!state || state.phase !== "waiting" || this.#socket) {
+      // Single connection per session: a second upgrade is refused with a defined close code.
+      const pair = new WebSocketPair();
+      pair[1].accept();
+      pair[1].close(CloseCode.sessionEnded, "session already connected or ended");
+      return new Response(null, { status: 101, webSocket: pair[0], headers: { "sec-websocket-protocol": PROTOCOL } });
+    }
+    const pair = new WebSocketPair();
+    const socket = pair[1];
+    socket.accept();
+    // From compatibility date 2026-03-17 binary messages arrive as Blob otherwise (platform-notes).
+    (socket as WebSocket & { binaryType: string }).binaryType = "arraybuffer";
+    this.#socket = socket;
+    socket.addEventListener("message", (event) => {
+      this.#onMessage(event.data).catch(() => this.#fail(CloseCode.internal, "ERR_INTERNAL", "internal error"));
+    });
+    socket.addEventListener("close", () => {
+      this.#socket = null;
+      if (this.#state?.phase === "running") {
+        this.#end({ status: "incomplete", reason: "disconnected" }, null).catch(() => undefined);
+      }
+    });
+    state.phase = "running";
+    await this.#save();
+    this.#send({ type: "ready", sessionId: state.config.sessionId, protocol: PROTOCOL, locale: state.config.locale });
+    const start = state.config.flow.find((n) => n.type === "start");
+    if (start) await this.#enter(start);
+    return new Response(null, { status: 101, webSocket: pair[0], headers: { "sec-websocket-protocol": PROTOCOL } });
+  }
+
+  override async alarm(): Promise<void> {
+    const state = await this.#load();
+    if (!state || state.phase === "done") return;
+    const now = Date.now();
+    if (now >= state.config.expiresAt) {
+      await this.#end({ status: "incomplete", reason: "expired" }, CloseCode.sessionEnded);
+      return;
+    }
+    if (!this.#socket && state.phase !== "waiting") {
+      // Evicted or disconnected: the media and features are gone with the memory.
+      await this.#end({ status: "incomplete", reason: this.#ending ? "error" : "interrupted" }, null);
+      return;
+    }
+    if (now - this.#lastActivity >= this.#idleMs()) {
+      await this.#end({ status: "incomplete", reason: "timeout" }, CloseCode.idleTimeout);
+      return;
+    }
+    await this.#armAlarm();
+  }
+
+  #idleMs(): number {
+    return Number(this.env.IDLE_TIMEOUT_SECONDS) * 1000;
+  }
+
+  async #armAlarm(): Promise<void> {
+    const state = this.#state;
+    if (!state) return;
+    await this.ctx.storage.setAlarm(Math.min(state.config.expiresAt, this.#lastActivity + this.#idleMs()));
+  }
+
+  #send(message: ServerMessage): void {
+    try {
+      this.#socket?.send(JSON.stringify(message));
+    } catch {
+      // the socket closed under us; the close handler ends the session
+    }
+  }
+
+  /** Ends the session because of a client or server fault, with a typed close code. */
+  #fail(code: CloseCodeValue, errorCode: string, message: string): void {
+    this.#send({ type: "error", code: errorCode, message });
+    const reason = code === CloseCode.internal ? "error" : "protocol_error";
+    this.#end({ status: "incomplete", reason }, code).catch(() => undefined);
+  }
+
+  #takeToken(): boolean {
+    const now = Date.now();
+    this.#tokens = Math.min(LIMITS.messageBurst, this.#tokens + ((now - this.#tokensAt) / 1000) * LIMITS.messagesPerSecond);
+    this.#tokensAt = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
+  async #onMessage(data: string | ArrayBuffer): Promise<void> {
+    const state = this.#state;
+    if (!state || state.phase !== "running") return;
+    this.#lastActivity = Date.now();
+    if (!this.#takeToken()) return this.#fail(CloseCode.rateExceeded, "ERR_WS_RATE", "message rate exceeded");
+    if (typeof data === "string") {
+      if (data.length > LIMITS.maxControlMessageBytes) return this.#fail(CloseCode.tooLarge, "ERR_WS_TOO_LARGE", "control message too large");
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(data);
+      } catch {
+        return this.#fail(CloseCode.malformed, "ERR_WS_MALFORMED", "control message is not JSON");
+      }
+      const message = ClientMessageSchema.safeParse(parsed);
+      if (!message.success) return this.#fail(CloseCode.malformed, "ERR_WS_MALFORMED", "unknown or invalid control message");
+      return this.#onControl(message.data);
+    }
+    if (data.byteLength > LIMITS.maxMediaMessageBytes) return this.#fail(CloseCode.tooLarge, "ERR_WS_TOO_LARGE", "media message too large");
+    const media = decodeMedia(data);
+    if (!media.ok) return this.#fail(CloseCode.malformed, "ERR_WS_MALFORMED", media.reason);
+    const last = this.#lastSeq[media.header.kind] ?? -1;
+    if (media.header.seq <= last) return this.#fail(CloseCode.protocolOrder, "ERR_WS_ORDER", "sequence numbers must increase");
+    this.#lastSeq[media.header.kind] = media.header.seq;
+    const { closed, dropped } = this.#assembler.add(media.header, media.payload);
+    if (dropped) this.#send({ type: "slow_down", droppedFrames: this.#assembler.droppedFrames });
+    for (const window of closed) this.#dispatch(window);
+  }
+
+  async #onControl(message: z.infer<typeof ClientMessageSchema>): Promise<void> {
+    const node = this.#currentNode();
+    switch (message.type) {
+      case "hello":
+        this.#device = message.device;
+        return;
+      case "signals":
+        this.#behavior = message.behavior;
+        return;
+      case "ping":
+        this.#send({ type: "pong" });
+        return;
+      case "permissions":
+        if (node?.type !== "permissions") return this.#fail(CloseCode.protocolOrder, "ERR_WS_ORDER", "no permissions step is active");
+        return this.#advance(node, (!node.camera || message.camera) && (!node.microphone || message.microphone) ? "granted" : "denied");
+      case "email":
+        if (node?.type !== "enter_email") return this.#fail(CloseCode.protocolOrder, "ERR_WS_ORDER", "no email step is active");
+        return this.#advance(node, "entered");
+      case "cancel_step":
+        if (node?.type !== "enter_email") return this.#fail(CloseCode.protocolOrder, "ERR_WS_ORDER", "this step cannot be cancelled");
+        return this.#advance(node, "cancelled");
+    }
+  }
+
+  #currentNode(): FlowNode | undefined {
+    const id = this.#state?.currentNodeId;
+    return this.#state?.config.flow.find((n) => n.id === id);
+  }
+
+  /** Sends a closed window to the tokenizer, at most MAX_INFLIGHT_WINDOWS at once. */
+  #dispatch(window: MediaWindow): void {
+    const state = this.#state;
+    if (!state) return;
+    if (this.#inflight.size >= MAX_INFLIGHT_WINDOWS) {
+      // The tokenizer is behind: shed this window rather than buffer without bound.
+      this.#assembler.release(window);
+      this.#pendingResults.set(window.seq, null);
+      this.#send({ type: "slow_down", droppedFrames: this.#assembler.droppedFrames });
+      void this.#drainResults();
+      return;
+    }
+    const wantFingerprint = ["recognition", "face_compare"].includes(this.#currentNode()?.type ?? "");
+    const baseUrl = state.config.zone === "us" ? this.env.TOKENIZER_URL_US : this.env.TOKENIZER_URL_EU;
+    const task = tokenizeWindow(
+      { fetcher: this.env.TOKENIZER, baseUrl, tenantId: state.config.tenantId, sessionId: state.config.sessionId },
+      window,
+      wantFingerprint,
+    )
+      .then((reply) => {
+        this.#pendingResults.set(window.seq, reply.features);
+      })
+      .catch((error: unknown) => {
+        // The window is lost, not the session: fusion reports the degradation (tokenizerFailures).
+        this.#tokenizerFailures += 1;
+        this.#pendingResults.set(window.seq, null);
+        if (!(error instanceof TokenizerError)) console.error("tokenize: unexpected failure");
+      })
+      .finally(() => {
+        this.#assembler.release(window);
+        this.#inflight.delete(window.seq);
+      })
+      .then(() => this.#drainResults());
+    this.#inflight.set(window.seq, task);
+  }
+
+  /** Processes tokenized windows strictly in sequence order. */
+  async #drainResults(): Promise<void> {
+    while (this.#pendingResults.has(this.#nextToProcess)) {
+      const features = this.#pendingResults.get(this.#nextToProcess) ?? null;
+      this.#pendingResults.delete(this.#nextToProcess);
+      this.#nextToProcess += 1;
+      if (features) this.#windows.push(features);
+      await this.#onWindow(features);
+    }
+  }
+
+  async #onWindow(features: WindowFeatures | null): Promise<void> {
+    if (this.#state?.phase !== "running") return;
+    const index = this.#windows.length;
+    if (this.#liveness) await this.#progressLiveness(this.#liveness, index);
+    if (this.#conversation) await this.#progressConversation(this.#conversation, features);
+    if (this.#faceWait) await this.#progressFaceWait(this.#faceWait, index);
+  }
+
+  async #enter(node: FlowNode): Promise<void> {
+    const state = this.#state;
+    if (!state || state.phase !== "running") return;
+    state.currentNodeId = node.id;
+    await this.#save();
+    switch (node.type) {
+      case "start":
+        return this.#advance(node, "next");
+      case "end":
+        return this.#end({ status: "complete", reason: null }, CloseCode.normal);
+      case "permissions":
+        this.#send({ type: "node", nodeId: node.id, nodeType: "permissions", camera: node.camera, microphone: node.microphone });
+        return;
+      case "data_validation":
+        return this.#advance(node, evaluateDataValidation(node, state.config));
+      case "enter_email":
+        this.#send({ type: "node", nodeId: node.id, nodeType: "enter_email", prompt: node.prompt });
+        return;
+      case "liveness": {
+        const challenges = drawChallenges(node.challenges);
+        this.#liveness = { node, firstWindow: this.#windows.length, challenges, issued: [], deciding: false };
+        this.#send({ type: "node", nodeId: node.id, nodeType: "liveness", challenges: challenges.length, minSeconds: node.minSeconds });
+        return;
+      }
+      case "conversation":
+        this.#conversation = { node, firstWindow: this.#windows.length, speechWindows: 0, silentAfterSpeech: 0, latencyMs: null, speechMs: 0, pauses: 0 };
+        this.#send({ type: "node", nodeId: node.id, nodeType: "conversation", prompt: node.prompt, noReplyNeeded: node.noReplyNeeded ?? false });
+        if (node.noReplyNeeded) return this.#finishConversation(this.#conversation);
+        return;
+      case "recognition":
+      case "face_compare":
+        this.#faceWait = { node, firstWindow: this.#windows.length };
+        this.#send({ type: "node", nodeId: node.id, nodeType: node.type });
+        return;
+    }
+  }
+
+  async #advance(node: FlowNode, outcome: string): Promise<void> {
+    const state = this.#state;
+    if (!state || state.phase !== "running" || state.currentNodeId !== node.id) return;
+    state.visits.push({ id: node.id, type: node.type, outcome, at: Date.now() });
+    const edge = outcomesOf(node).find((e) => e.outcome === outcome);
+    const next = state.config.flow.find((n) => n.id === edge?.next);
+    if (!next) {
+      // validateFlow guarantees every outcome resolves; reaching this is a bug.
+      await this.#end({ status: "incomplete", reason: "error" }, CloseCode.internal);
+      return;
+    }
+    await this.#enter(next);
+  }
+
+  async #progressLiveness(live: LivenessState, index: number): Promise<void> {
+    if (live.deciding) return;
+    const nodeWindows = this.#windows.slice(live.firstWindow, index);
+    const usable = nodeWindows.filter(isUsableWindow).length;
+    this.#send({ type: "progress", nodeId: live.node.id, usableSeconds: usable, requiredSeconds: live.node.minSeconds });
+    // Verify the challenge(s) still open against the newest window.
+    const newest = nodeWindows.at(-1);
+    live.issued.forEach((issued, i) => {
+      const action = live.challenges[i];
+      if (!issued.passed && action && newest && index - issued.at <= CHALLENGE_RESPONSE_WINDOWS && windowAnswersChallenge(action, newest)) {
+        issued.passed = true;
+      }
+    });
+    // Issue the next challenge after one usable window, then one every response period.
+    const nextChallenge = live.challenges[live.issued.length];
+    const lastIssued = live.issued.at(-1);
+    if (nextChallenge && usable >= 1 && (!lastIssued || index - lastIssued.at >= CHALLENGE_RESPONSE_WINDOWS)) {
+      live.issued.push({ at: index, passed: false });
+      this.#send({ type: "challenge", nodeId: live.node.id, index: live.issued.length - 1, action: nextChallenge });
+    }
+    const challengesDone =
+      live.issued.length === live.challenges.length && (!lastIssued || live.issued.every((c) => c.passed || index - c.at >= CHALLENGE_RESPONSE_WINDOWS));
+    const maxWindows = live.node.minSeconds + live.challenges.length * CHALLENGE_RESPONSE_WINDOWS + FACE_WAIT_WINDOWS;
+    if (usable >= live.node.minSeconds && challengesDone) return this.#decideLiveness(live, nodeWindows);
+    if (nodeWindows.length >= maxWindows) {
+      if (usable === 0) return this.#finishNode(live.node, "no_face");
+      return this.#decideLiveness(live, nodeWindows);
+    }
+  }
+
+  async #decideLiveness(live: LivenessState, nodeWindows: WindowFeatures[]): Promise<void> {
+    live.deciding = true;
+    const passed = live.issued.filter((c) => c.passed).length;
+    this.#challengeStats = { issued: this.#challengeStats.issued + live.issued.length, passed: this.#challengeStats.passed + passed };
+    const input = AnalyzerInputSchemas.liveness.parse({
+      windows: nodeWindows.slice(-128).map((w) => ({
+        face: w.face,
+        image: w.image
+          ? { sharpness: w.image.sharpness, clippedRatio: w.image.clippedRatio, moireEnergy: w.image.moireEnergy, noiseMismatch: w.image.noiseMismatch, frameIntervalCv: w.image.frameIntervalCv }
+          : null,
+      })),
+      challenges: { issued: live.issued.length, passed },
+    });
+    const result = await callAnalyzer(analyzerBindings(this.env).liveness, "liveness", input, Number(this.env.ANALYZER_TIMEOUT_MS));
+    await this.#finishNode(live.node, livenessOutcome("error" in result ? null : result));
+  }
+
+  async #progressConversation(conv: ConversationState, features: WindowFeatures | null): Promise<void> {
+    const audio = features?.audio;
+    const spoke = audio !== null && audio !== undefined && audio.speechRatio >= 0.1;
+    const waited = this.#windows.length - conv.firstWindow;
+    if (spoke && audio) {
+      if (conv.latencyMs === null) conv.latencyMs = Math.max(0, (audio.speechSegments[0]?.startMs ?? 0) + (waited - 1) * 1000);
+      conv.speechWindows += 1;
+      conv.silentAfterSpeech = 0;
+      conv.speechMs += audio.speechRatio * audio.durationMs;
+      conv.pauses += Math.max(0, audio.speechSegments.length - 1);
+    } else if (conv.speechWindows > 0) {
+      conv.silentAfterSpeech += 1;
+    }
+    if ((conv.speechWindows > 0 && conv.silentAfterSpeech >= REPLY_END_SILENT_WINDOWS) || (conv.speechWindows === 0 && waited >= NO_REPLY_WINDOWS)) {
+      await this.#finishConversation(conv);
+    }
+  }
+
+  /**
+   * Chooses the conversation outcome. Without speech recognition (a later issue) only
+   * `no_reply` and the fallback are decidable; intent and content conditions are skipped,
+   * never guessed.
+   */
+  async #finishConversation(conv: ConversationState): Promise<void> {
+    this.#conversation = null;
+    const replied = conv.speechWindows > 0;
+    this.#turns.push({ latencyMs: conv.latencyMs, speechMs: conv.speechMs, pauses: conv.pauses, words: null, evasive: false });
+    const pick = conv.node.outcomes.find((o) => (o.when === "no_reply" ? !replied && !conv.node.noReplyNeeded : o.when === ""));
+    await this.#advance(conv.node, pick ? (pick.when === "" ? "fallback" : pick.when) : "fallback");
+  }
+
+  async #progressFaceWait(wait: { node: FlowNode; firstWindow: number }, index: number): Promise<void> {
+    const nodeWindows = this.#windows.slice(wait.firstWindow, index);
+    const faces = nodeWindows.filter(isUsableWindow).length;
+    if (faces >= 2) {
+      // No fingerprint store yet: no enrolled template can match, and face_compare has no
+      // tokenized reference to compare with.
+      return this.#finishNode(wait.node, wait.node.type === "recognition" ? "new_subject" : "unavailable");
+    }
+    if (nodeWindows.length >= FACE_WAIT_WINDOWS) return this.#finishNode(wait.node, wait.node.type === "recognition" ? "no_face" : "unavailable");
+  }
+
+  async #finishNode(node: FlowNode, outcome: string): Promise<void> {
+    if (this.#liveness?.node.id === node.id) this.#liveness = null;
+    if (this.#faceWait?.node.id === node.id) this.#faceWait = null;
+    await this.#advance(node, outcome);
+  }
+
+  /** Ends the session once, whatever asks first (flow end, alarm, cancel, fault, disconnect). */
+  #end(ending: Ending, closeCode: CloseCodeValue | null): Promise<void> {
+    this.#ending ??= this.#runEnd(ending, closeCode);
+    return this.#ending;
+  }
+
+  async #runEnd(ending: Ending, closeCode: CloseCodeValue | null): Promise<void> {
+    const state = await this.#load();
+    if (!state || state.phase === "done") return;
+    state.phase = "finishing";
+    await this.#save();
+    this.#liveness = null;
+    this.#conversation = null;
+    this.#faceWait = null;
+    // Tokenize what is still buffered, then wait for windows in flight (bounded by their timeout).
+    const last = this.#assembler.flush();
+    if (last) this.#dispatch(last);
+    await Promise.allSettled([...this.#inflight.values()]);
+    this.#assembler.discard();
+    try {
+      await completeSession(this.env, state, ending, {
+        windows: this.#windows,
+        challenges: this.#challengeStats,
+        device: this.#device,
+        network: state.config.network,
+        behavior: this.#behavior,
+        turns: this.#turns,
+        sessionSeconds: (Date.now() - state.startedAt) / 1000,
+        tokenizerFailures: this.#tokenizerFailures,
+        policy: DEFAULT_POLICY,
+      });
+    } finally {
+      this.#windows = [];
+      state.phase = "done";
+      await this.#save();
+      await this.ctx.storage.deleteAlarm();
+      this.#send({ type: "complete", status: ending.status, reason: ending.reason });
+      if (closeCode !== null) {
+        try {
+          this.#socket?.close(closeCode, ending.reason ?? "complete");
+        } catch {
+          // already closed
+        }
+      }
+      this.#socket = null;
+    }
+  }
+}

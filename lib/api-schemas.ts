@@ -1,0 +1,173 @@
+/**
+ * Request and response shapes of the integrator API (product-spec §3, §5). One zod schema per
+ * shape: the same object validates the request, types the handler and generates
+ * `GET /openapi.json` (OpenAPI 3.1) through @hono/zod-openapi (house-style 4).
+ */
+import { z } from "@hono/zod-openapi";
+import { RiskSchema } from "./fusion.ts";
+
+const JsonObject = z.record(z.string(), z.unknown());
+
+export const ZoneSchema = z.enum(["eu", "us"]).openapi("Zone");
+export const SessionStatusSchema = z
+  .enum(["created", "in_progress", "complete", "incomplete"])
+  .openapi("SessionStatus");
+
+/** Bounded so one request cannot fill a row: 16 KiB of metadata, 64 KiB of providedData. */
+function boundedJson(maxBytes: number) {
+  return JsonObject.refine((v) => new TextEncoder().encode(JSON.stringify(v)).byteLength <= maxBytes, {
+    message: `must serialise to at most ${maxBytes} bytes`,
+  });
+}
+
+export const CreateSessionSchema = z
+  .object({
+    clientReferenceId: z.string().min(1).max(128).openapi({ example: "user_8412" }),
+    metadata: boundedJson(16 * 1024).default({}),
+    /**
+     * Checked by `validateFlow` (lib/flow-validate.ts) rather than here, so every error names
+     * its node and rule as ERR_INVALID_FLOW; documented as an array of FlowNode.
+     */
+    flow: z
+      .array(z.unknown())
+      .openapi({ type: "array", items: { $ref: "#/components/schemas/FlowNode" }, minItems: 2, maxItems: 64 }),
+    providedData: boundedJson(64 * 1024).optional(),
+    locale: z
+      .string()
+      .regex(/^[a-z]{2,3}(-[A-Z]{2})?$/)
+      .default("en"),
+    zone: ZoneSchema.optional(),
+    recognition: z
+      .object({ enrol: z.boolean(), consentRef: z.string().min(1).max(256).optional() })
+      .refine((r) => !r.enrol || r.consentRef !== undefined, {
+        message: "enrolment needs a recorded consent reference (consentRef)",
+      })
+      .optional(),
+  })
+  .strict()
+  .openapi("CreateSession");
+export type CreateSession = z.infer<typeof CreateSessionSchema>;
+
+export const ClientSecretSchema = z
+  .object({
+    secret: z.string().openapi({ example: "cs_…" }),
+    url: z.string().url(),
+    expiresAt: z.string().datetime(),
+  })
+  .openapi("ClientSecret");
+
+export const NodeOutcomeSchema = z
+  .object({ id: z.string(), type: z.string(), outcome: z.string(), at: z.string().datetime() })
+  .openapi("NodeOutcome");
+
+export const TranscriptSegmentSchema = z
+  .object({ nodeId: z.string(), speaker: z.enum(["prompt", "user"]), text: z.string(), atMs: z.number() })
+  .openapi("TranscriptSegment");
+
+export const DegradationSchema = z
+  .object({ component: z.string(), code: z.string(), detail: z.string() })
+  .openapi("Degradation");
+export type Degradation = z.infer<typeof DegradationSchema>;
+
+export const ReportSchema = z
+  .object({
+    risk: RiskSchema,
+    nodes: z.array(NodeOutcomeSchema),
+    transcript: z.array(TranscriptSegmentSchema),
+    device: JsonObject,
+    /** what degraded during the session; empty when everything worked */
+    degraded: z.array(DegradationSchema),
+  })
+  .openapi("Report");
+export type Report = z.infer<typeof ReportSchema>;
+
+export const SessionViewSchema = z
+  .object({
+    id: z.string(),
+    status: SessionStatusSchema,
+    incompleteReason: z.string().nullable(),
+    clientReferenceId: z.string(),
+    zone: ZoneSchema,
+    createdAt: z.string().datetime(),
+    startedAt: z.string().datetime().nullable(),
+    finishedAt: z.string().datetime().nullable(),
+    expiresAt: z.string().datetime(),
+    report: ReportSchema.nullable(),
+  })
+  .openapi("Session");
+export type SessionView = z.infer<typeof SessionViewSchema>;
+
+export const CreateSessionResponseSchema = z
+  .object({
+    session: SessionViewSchema,
+    clientSecret: ClientSecretSchema,
+    /** advisory findings about the flow (e.g. a liveness node without a microphone permission) */
+    warnings: z.array(z.object({ rule: z.string(), nodeId: z.string().nullable(), message: z.string() })),
+  })
+  .openapi("CreateSessionResponse");
+
+export const SessionEnvelopeSchema = z.object({ session: SessionViewSchema }).openapi("SessionEnvelope");
+
+export const ListSessionsQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(200).optional(),
+  status: SessionStatusSchema.optional(),
+  clientReferenceId: z.string().max(128).optional(),
+  createdAfter: z.string().datetime().optional(),
+  createdBefore: z.string().datetime().optional(),
+});
+
+export const SessionListSchema = z
+  .object({ data: z.array(SessionViewSchema), nextCursor: z.string().nullable() })
+  .openapi("SessionList");
+
+export const SessionIdParamSchema = z.object({
+  id: z
+    .string()
+    .regex(/^ses_[A-Za-z0-9_-]{10,40}$/)
+    .openapi({ param: { name: "id", in: "path" } }),
+});
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    code: z.string().openapi({ example: "ERR_VALIDATION" }),
+    detail: z.string().optional(),
+  })
+  .passthrough()
+  .openapi("Problem");
+
+export const WebhookEventTypeSchema = z
+  .enum([
+    "session.created",
+    "session.started",
+    "session.completed",
+    "session.incomplete",
+    "session.erased",
+    "subject.erased",
+  ])
+  .openapi("WebhookEventType");
+export type WebhookEventType = z.infer<typeof WebhookEventTypeSchema>;
+
+export const CreateWebhookEndpointSchema = z
+  .object({
+    url: z.string().url().max(2048),
+    events: z
+      .array(z.union([WebhookEventTypeSchema, z.literal("*")]))
+      .min(1)
+      .default(["*"]),
+  })
+  .strict()
+  .openapi("CreateWebhookEndpoint");
+
+export const WebhookEndpointSchema = z
+  .object({
+    id: z.string(),
+    url: z.string(),
+    events: z.array(z.string()),
+    enabled: z.boolean(),
+    createdAt: z.string().datetime(),
+  })
+  .openapi("WebhookEndpoint");

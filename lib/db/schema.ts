@@ -1,0 +1,180 @@
+/**
+ * D1 schema, the single source of truth for the database (house-style 8). drizzle-kit turns it
+ * into SQL under migrations/, wrangler applies those files, and the tests apply the same files.
+ *
+ * What may be stored is fixed by product-spec §7: metadata, outcomes, scores, transcripts and
+ * the keyed fingerprint — never raw frames or audio. docs/storage.md gives every column its
+ * data class. Timestamps are integer milliseconds since the Unix epoch (UTC).
+ */
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+export const tenants = sqliteTable("tenants", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  /** JSON `TenantSettings`: retention, thresholds, allowed origins, default zone */
+  settings: text("settings").notNull(),
+  createdAt: integer("created_at").notNull(),
+});
+
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    /** `test` (sk_test_) or `live` (sk_live_) */
+    mode: text("mode", { enum: ["test", "live"] }).notNull(),
+    /** SHA-256 of the whole key, hex; the key itself is shown once and never stored */
+    keyHash: text("key_hash").notNull(),
+    /** last four characters, so people can tell keys apart */
+    last4: text("last4").notNull(),
+    label: text("label").notNull(),
+    createdAt: integer("created_at").notNull(),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [uniqueIndex("api_keys_hash").on(t.keyHash), index("api_keys_tenant").on(t.tenantId)],
+);
+
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    clientReferenceId: text("client_reference_id").notNull(),
+    status: text("status", { enum: ["created", "in_progress", "complete", "incomplete"] }).notNull(),
+    /** why a session ended incomplete: expired, cancelled, timeout, protocol_error, permissions, error */
+    incompleteReason: text("incomplete_reason"),
+    zone: text("zone", { enum: ["eu", "us"] }).notNull(),
+    locale: text("locale").notNull(),
+    /** JSON flow as validated at creation */
+    flow: text("flow").notNull(),
+    /** JSON metadata sent by the integrator */
+    metadata: text("metadata").notNull(),
+    /** JSON providedData sent by the integrator (images are refused at creation) */
+    providedData: text("provided_data"),
+    /** SHA-256 of the current client secret; the secret itself is shown once */
+    clientSecretHash: text("client_secret_hash"),
+    clientSecretExpiresAt: integer("client_secret_expires_at"),
+    clientSecretUsedAt: integer("client_secret_used_at"),
+    createdAt: integer("created_at").notNull(),
+    startedAt: integer("started_at"),
+    finishedAt: integer("finished_at"),
+    /** a session not finished by then ends incomplete/expired */
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [
+    index("sessions_tenant_created").on(t.tenantId, t.createdAt, t.id),
+    index("sessions_tenant_reference").on(t.tenantId, t.clientReferenceId),
+    uniqueIndex("sessions_client_secret").on(t.clientSecretHash),
+    index("sessions_status_expires").on(t.status, t.expiresAt),
+  ],
+);
+
+export const idempotencyKeys = sqliteTable(
+  "idempotency_keys",
+  {
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    key: text("key").notNull(),
+    /** SHA-256 of the request body; a different body under the same key is a conflict */
+    requestHash: text("request_hash").notNull(),
+    sessionId: text("session_id").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.key] })],
+);
+
+export const nodeOutcomes = sqliteTable(
+  "node_outcomes",
+  {
+    sessionId: text("session_id")
+      .notNull()
+      .references(() => sessions.id),
+    /** position in visiting order */
+    seq: integer("seq").notNull(),
+    nodeId: text("node_id").notNull(),
+    nodeType: text("node_type").notNull(),
+    outcome: text("outcome").notNull(),
+    at: integer("at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.sessionId, t.seq] })],
+);
+
+export const reports = sqliteTable("reports", {
+  sessionId: text("session_id")
+    .primaryKey()
+    .references(() => sessions.id),
+  tenantId: text("tenant_id")
+    .notNull()
+    .references(() => tenants.id),
+  /** JSON `Risk` (product-spec §5) */
+  risk: text("risk").notNull(),
+  /** JSON transcript segments */
+  transcript: text("transcript").notNull(),
+  /** JSON device and location summary */
+  device: text("device").notNull(),
+  /** JSON list of what degraded during the session (tokenizer windows lost, analyzers missing) */
+  degraded: text("degraded").notNull(),
+  createdAt: integer("created_at").notNull(),
+});
+
+export const webhookEndpoints = sqliteTable(
+  "webhook_endpoints",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    url: text("url").notNull(),
+    /** whsec_… signing secret (needed to sign, so it cannot be a hash) */
+    secret: text("secret").notNull(),
+    /** JSON array of event types, or ["*"] */
+    events: text("events").notNull(),
+    enabled: integer("enabled", { mode: "boolean" }).notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("webhook_endpoints_tenant").on(t.tenantId)],
+);
+
+export const deliveries = sqliteTable(
+  "deliveries",
+  {
+    /** the Standard Webhooks `webhook-id`, stable across retries */
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    endpointId: text("endpoint_id")
+      .notNull()
+      .references(() => webhookEndpoints.id),
+    eventType: text("event_type").notNull(),
+    sessionId: text("session_id"),
+    status: text("status", { enum: ["pending", "delivered", "failed", "dead"] }).notNull(),
+    attempts: integer("attempts").notNull(),
+    lastStatusCode: integer("last_status_code"),
+    lastError: text("last_error"),
+    createdAt: integer("created_at").notNull(),
+    deliveredAt: integer("delivered_at"),
+  },
+  (t) => [index("deliveries_endpoint_created").on(t.endpointId, t.createdAt)],
+);
+
+export const auditLog = sqliteTable(
+  "audit_log",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    /** api key id, or `system` for the platform's own actions */
+    actor: text("actor").notNull(),
+    /** e.g. session.create, session.cancel, session.read */
+    action: text("action").notNull(),
+    /** the object acted on, e.g. a session id */
+    target: text("target").notNull(),
+    at: integer("at").notNull(),
+  },
+  (t) => [index("audit_log_tenant_at").on(t.tenantId, t.at)],
+);

@@ -1,0 +1,60 @@
+/**
+ * Typed tokenizer errors with stable `ERR_*` codes, rendered in exactly one place as RFC 9457
+ * problem details (`application/problem+json`) — house-style 5. The session DO branches on
+ * `code`, never on text. A detail string is written by this service and never echoes request
+ * bytes; anything that is not a `TokenizerError` becomes a 500 `ERR_INTERNAL` with no internals.
+ */
+
+export const ERROR_CODES = {
+  ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: "Unsupported media type" },
+  ERR_EMPTY_BODY: { status: 400, title: "Empty body" },
+  ERR_BATCH_TOO_LARGE: { status: 413, title: "Batch too large" },
+  ERR_BATCH_FORMAT: { status: 400, title: "Malformed batch" },
+  ERR_FRAME_DECODE: { status: 422, title: "Frame cannot be decoded" },
+  ERR_FRAME_DIMENSIONS: { status: 422, title: "Frame dimensions out of range" },
+  ERR_NOT_FOUND: { status: 404, title: "Not found" },
+  ERR_METHOD_NOT_ALLOWED: { status: 405, title: "Method not allowed" },
+  ERR_INTERNAL: { status: 500, title: "Internal error" },
+} as const;
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class TokenizerError extends Error {
+  override readonly name = "TokenizerError";
+  readonly code: ErrorCode;
+  readonly status: number;
+  constructor(code: ErrorCode, detail: string) {
+    super(detail);
+    this.code = code;
+    this.status = ERROR_CODES[code].status;
+  }
+}
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  code: ErrorCode;
+  detail: string;
+}
+
+/** RFC 9457 §3.1: `type` is a URI reference naming the problem type; ours are stable URNs. */
+export function toProblem(error: unknown): Problem {
+  if (error instanceof TokenizerError) {
+    const { status, title } = ERROR_CODES[error.code];
+    return {
+      type: `urn:facet:tokenizer:${error.code}`,
+      title,
+      status,
+      code: error.code,
+      detail: error.message,
+    };
+  }
+  const { status, title } = ERROR_CODES.ERR_INTERNAL;
+  return {
+    type: "urn:facet:tokenizer:ERR_INTERNAL",
+    title,
+    status,
+    code: "ERR_INTERNAL",
+    detail: "the batch could not be tokenized",
+  };
+}

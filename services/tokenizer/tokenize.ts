@@ -1,0 +1,85 @@
+/**
+ * One batch in, one `TokenizeReply` out: the heart of "tokenize first, analyze second" (seed,
+ * product-spec §7). Frames are decoded one at a time, shown to every frame module, and zeroized
+ * in a `finally` before the next is decoded, so at most one frame's pixels exist at once; the
+ * audio's float copy is wiped inside `extractAudio`. The request body itself belongs to the
+ * caller, which zeroizes it. The reply is validated against `TokenizeReplySchema` before it
+ * leaves (house-style 4): a reply that breaks the contract is a 500, never a half-truth.
+ */
+import {
+  type FaceWindow,
+  FEATURES_SCHEMA,
+  type ImageWindow,
+  type TokenizeReply,
+  TokenizeReplySchema,
+} from "../../lib/features.ts";
+import { BatchFormatError, decodeBatch } from "../../lib/tokenizer-batch.ts";
+import { TokenizerError } from "./errors.ts";
+import { extractAudio } from "./features/audio.ts";
+import { noFaceEngine } from "./features/face.ts";
+import { type DecodedFrame, decodeFrame, zeroizeFrame } from "./features/frame-decode.ts";
+import { imageEngine } from "./features/image.ts";
+import type { FrameFeatureEngine } from "./features/module.ts";
+
+export interface FeatureEngines {
+  image: FrameFeatureEngine<ImageWindow>;
+  face: FrameFeatureEngine<FaceWindow>;
+}
+
+export const defaultEngines: FeatureEngines = { image: imageEngine, face: noFaceEngine };
+
+/** Tokenizes `body` (an `application/vnd.facet.batch`); does not zeroize it — the caller does. */
+export async function tokenize(
+  body: Uint8Array,
+  engines: FeatureEngines = defaultEngines,
+): Promise<TokenizeReply> {
+  let batch: ReturnType<typeof decodeBatch>;
+  try {
+    batch = decodeBatch(body);
+  } catch (error) {
+    if (error instanceof BatchFormatError) throw new TokenizerError("ERR_BATCH_FORMAT", error.message);
+    throw error;
+  }
+  const { header, payload } = batch;
+  if (header.endMs < header.startMs) throw new TokenizerError("ERR_BATCH_FORMAT", "endMs precedes startMs");
+
+  const image = engines.image.newWindow(header.frames.length);
+  const face = engines.face.newWindow(header.frames.length);
+  try {
+    for (const spec of header.frames) {
+      let frame: DecodedFrame | null = null;
+      try {
+        frame = decodeFrame(spec, payload.subarray(spec.offset, spec.offset + spec.length));
+        await image.addFrame(frame);
+        await face.addFrame(frame);
+      } finally {
+        if (frame) zeroizeFrame(frame);
+      }
+    }
+    const audio = header.audio
+      ? extractAudio(
+          payload.subarray(header.audio.offset, header.audio.offset + header.audio.length),
+          header.audio.tsMs - header.startMs,
+        )
+      : null;
+    const reply = {
+      features: {
+        schema: FEATURES_SCHEMA,
+        seq: header.seq,
+        startMs: header.startMs,
+        endMs: header.endMs,
+        face: face.finish(),
+        image: image.finish(),
+        audio,
+      },
+      // The HSM-keyed fingerprint is a later step; `wantFingerprint` is accepted and not yet honoured.
+      fingerprint: null,
+    };
+    const checked = TokenizeReplySchema.safeParse(reply);
+    if (!checked.success) throw new Error("tokenizer reply violates TokenizeReplySchema");
+    return checked.data;
+  } finally {
+    image.dispose();
+    face.dispose();
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * The behavior analyzer Worker: validates its slice against lib/analyzer-contract.ts, builds the
+ * feature vector from ./vector.ts, runs models/behavior/model.onnx with onnxruntime-web and returns
+ * an AnalyzerResult. Reached only over RPC from the session Durable Object (house-style 7);
+ * failures throw AnalyzerError, whose message starts with the ERR_ANALYZER_* code
+ * (lib/analyzer-runtime.ts explains why).
+ */
+import { WorkerEntrypoint } from "cloudflare:workers";
+import type { AnalyzerInput, AnalyzerResult, AnalyzerService } from "../../lib/analyzer-contract.ts";
+import { createAnalyze } from "../../lib/onnx/analyze.ts";
+import model from "../../models/behavior/model.onnx";
+import { BEHAVIOR_VECTOR } from "./vector.ts";
+
+const analyzeSlice = createAnalyze("behavior", BEHAVIOR_VECTOR, model);
+
+export default class BehaviorAnalyzer extends WorkerEntrypoint implements AnalyzerService<"behavior"> {
+  /** The input is validated inside: RPC callers are a trust boundary too. */
+  async analyze(input: AnalyzerInput<"behavior">): Promise<AnalyzerResult> {
+    return analyzeSlice(input);
+  }
+
+  override async fetch(): Promise<Response> {
+    return new Response(null, { status: 404 });
+  }
+}
