@@ -28,9 +28,12 @@ export const CreateSessionSchema = z
      * Checked by `validateFlow` (lib/flow-validate.ts) rather than here, so every error names
      * its node and rule as ERR_INVALID_FLOW; documented as an array of FlowNode.
      */
-    flow: z
-      .array(z.unknown())
-      .openapi({ type: "array", items: { $ref: "#/components/schemas/FlowNode" }, minItems: 2, maxItems: 64 }),
+    flow: z.array(z.unknown()).openapi({
+      type: "array",
+      items: { $ref: "#/components/schemas/FlowNode" },
+      minItems: 2,
+      maxItems: 64,
+    }),
     providedData: boundedJson(64 * 1024).optional(),
     locale: z
       .string()

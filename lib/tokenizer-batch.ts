@@ -101,7 +101,11 @@ export function decodeBatch(body: Uint8Array): DecodedBatch {
   }
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(body.subarray(12, 12 + headerLength)));
+    json = JSON.parse(
+      new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(
+        body.subarray(12, 12 + headerLength),
+      ),
+    );
   } catch {
     throw new BatchFormatError("header is not UTF-8 JSON");
   }

@@ -73,21 +73,25 @@ export type MediaDecodeResult =
   | { ok: false; reason: string };
 
 export function decodeMedia(data: ArrayBuffer): MediaDecodeResult {
-  if (data.byteLength <= MEDIA_HEADER_BYTES) return { ok: false, reason: "media message shorter than its header" };
+  if (data.byteLength <= MEDIA_HEADER_BYTES)
+    return { ok: false, reason: "media message shorter than its header" };
   const view = new DataView(data);
   const kind = view.getUint8(0);
   const format = view.getUint8(1);
   if (view.getUint16(2, true) !== 0) return { ok: false, reason: "reserved header bytes must be 0" };
   if (kind === MediaKind.video) {
-    if (format !== VideoFormat.jpeg && format !== VideoFormat.webp) return { ok: false, reason: "unknown video format" };
+    if (format !== VideoFormat.jpeg && format !== VideoFormat.webp)
+      return { ok: false, reason: "unknown video format" };
   } else if (kind === MediaKind.audio) {
     if (format !== AudioFormat.pcm16k) return { ok: false, reason: "unknown audio format" };
-    if ((data.byteLength - MEDIA_HEADER_BYTES) % 2 !== 0) return { ok: false, reason: "PCM16 payload of odd length" };
+    if ((data.byteLength - MEDIA_HEADER_BYTES) % 2 !== 0)
+      return { ok: false, reason: "PCM16 payload of odd length" };
   } else {
     return { ok: false, reason: "unknown media kind" };
   }
   const tsMs = view.getFloat64(8, true);
-  if (!Number.isFinite(tsMs) || tsMs < 0 || tsMs > 86_400_000) return { ok: false, reason: "capture timestamp out of range" };
+  if (!Number.isFinite(tsMs) || tsMs < 0 || tsMs > 86_400_000)
+    return { ok: false, reason: "capture timestamp out of range" };
   return {
     ok: true,
     header: { kind, format, seq: view.getUint32(4, true), tsMs },

@@ -31,9 +31,19 @@ if (!nodeIsRecent(process.version)) {
   const nodeDir = join(root, ".dev", "node");
   const nodeBin = join(nodeDir, "node_modules", "node", "bin");
   if (!existsSync(join(nodeBin, "node"))) {
-    console.log(`Node ${process.version} is older than 22.12: installing Node 22 from the npm registry into .dev/node`);
+    console.log(
+      `Node ${process.version} is older than 22.12: installing Node 22 from the npm registry into .dev/node`,
+    );
     mkdirSync(nodeDir, { recursive: true });
-    const status = run("npm", ["install", "--prefix", nodeDir, "--no-audit", "--no-fund", "--no-save", "node@22"]);
+    const status = run("npm", [
+      "install",
+      "--prefix",
+      nodeDir,
+      "--no-audit",
+      "--no-fund",
+      "--no-save",
+      "node@22",
+    ]);
     if (status !== 0) process.exit(status);
   }
   const env = { ...process.env, PATH: `${nodeBin}:${process.env.PATH ?? ""}` };
@@ -44,11 +54,20 @@ const lock = join(root, "package-lock.json");
 const marker = join(root, "node_modules", ".package-lock.json");
 if (!existsSync(marker) || (existsSync(lock) && statSync(lock).mtimeMs > statSync(marker).mtimeMs)) {
   console.log("Installing npm dependencies …");
-  const status = run("npm", existsSync(lock) ? ["ci", "--no-audit", "--no-fund"] : ["install", "--no-audit", "--no-fund"]);
+  const status = run(
+    "npm",
+    existsSync(lock) ? ["ci", "--no-audit", "--no-fund"] : ["install", "--no-audit", "--no-fund"],
+  );
   if (status !== 0) process.exit(status);
 }
 
-const tasks = { start: "start.ts", test: "test.ts", check: "check.ts", deploy: "deploy.ts", models: "models.ts" };
+const tasks = {
+  start: "start.ts",
+  test: "test.ts",
+  check: "check.ts",
+  deploy: "deploy.ts",
+  session: "session.ts",
+};
 const file = tasks[task];
 if (!file) {
   console.error(`unknown task "${task}"; one of: ${Object.keys(tasks).join(", ")}`);

@@ -23,6 +23,10 @@ export class RateLimiter extends DurableObject<Env> {
       this.#tokens -= 1;
       return { allowed: true, remaining: Math.floor(this.#tokens), retryAfterSeconds: 0 };
     }
-    return { allowed: false, remaining: 0, retryAfterSeconds: Math.max(1, Math.ceil((1 - this.#tokens) / ratePerMs / 1000)) };
+    return {
+      allowed: false,
+      remaining: 0,
+      retryAfterSeconds: Math.max(1, Math.ceil((1 - this.#tokens) / ratePerMs / 1000)),
+    };
   }
 }

@@ -4,12 +4,12 @@
  * are validated on arrival; a malformed result counts as a model failure.
  */
 import {
+  ANALYZERS,
   type AnalyzerErrorCode,
   type AnalyzerInputs,
   type AnalyzerName,
   type AnalyzerResult,
   AnalyzerResultSchema,
-  ANALYZERS,
 } from "../../lib/analyzer-contract.ts";
 
 export type AnalyzerOutcome = AnalyzerResult | { error: AnalyzerErrorCode };
@@ -70,6 +70,11 @@ export async function runAllAnalyzers(
   slices: AnalyzerInputs,
   timeoutMs: number,
 ): Promise<Record<AnalyzerName, AnalyzerOutcome>> {
-  const outcomes = await Promise.all(ANALYZERS.map((name) => callAnalyzer(bindings[name], name, slices[name], timeoutMs)));
-  return Object.fromEntries(ANALYZERS.map((name, i) => [name, outcomes[i]])) as Record<AnalyzerName, AnalyzerOutcome>;
+  const outcomes = await Promise.all(
+    ANALYZERS.map((name) => callAnalyzer(bindings[name], name, slices[name], timeoutMs)),
+  );
+  return Object.fromEntries(ANALYZERS.map((name, i) => [name, outcomes[i]])) as Record<
+    AnalyzerName,
+    AnalyzerOutcome
+  >;
 }

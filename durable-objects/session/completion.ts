@@ -6,8 +6,8 @@
  * caller whose UPDATE matched emits `session.completed` / `session.incomplete`.
  */
 import { and, eq } from "drizzle-orm";
-import type { Degradation, Report } from "../../lib/api-schemas.ts";
 import { ANALYZERS } from "../../lib/analyzer-contract.ts";
+import type { Degradation, Report } from "../../lib/api-schemas.ts";
 import { openDb } from "../../lib/db/client.ts";
 import { nodeOutcomes, reports, sessions } from "../../lib/db/schema.ts";
 import { emitSessionEvent } from "../../lib/events.ts";
@@ -32,9 +32,18 @@ interface CompletionState {
   visits: { id: string; type: string; outcome: string; at: number }[];
 }
 
-export async function completeSession(env: Env, state: CompletionState, ending: Ending, input: CompletionInput): Promise<void> {
+export async function completeSession(
+  env: Env,
+  state: CompletionState,
+  ending: Ending,
+  input: CompletionInput,
+): Promise<void> {
   const { sessionId, tenantId } = state.config;
-  const outcomes = await runAllAnalyzers(analyzerBindings(env), buildSlices(input), Number(env.ANALYZER_TIMEOUT_MS));
+  const outcomes = await runAllAnalyzers(
+    analyzerBindings(env),
+    buildSlices(input),
+    Number(env.ANALYZER_TIMEOUT_MS),
+  );
   const risk = fuse(outcomes, input.policy);
   const degraded: Degradation[] = [];
   if (input.tokenizerFailures > 0) {
@@ -46,12 +55,26 @@ export async function completeSession(env: Env, state: CompletionState, ending: 
   }
   for (const name of ANALYZERS) {
     const outcome = outcomes[name];
-    if ("error" in outcome) degraded.push({ component: `analyzer:${name}`, code: outcome.error, detail: `${name} analyzer gave no result` });
+    if ("error" in outcome)
+      degraded.push({
+        component: `analyzer:${name}`,
+        code: outcome.error,
+        detail: `${name} analyzer gave no result`,
+      });
   }
   const device: Report["device"] = {
-    network: { country: input.network.country, asn: input.network.asn, datacenterAsn: input.network.datacenterAsn },
+    network: {
+      country: input.network.country,
+      asn: input.network.asn,
+      datacenterAsn: input.network.datacenterAsn,
+    },
     browser: input.device
-      ? { timezone: input.device.timezone, language: input.device.language, webdriver: input.device.webdriver, virtualCamera: input.device.virtualCamera }
+      ? {
+          timezone: input.device.timezone,
+          language: input.device.language,
+          webdriver: input.device.webdriver,
+          virtualCamera: input.device.virtualCamera,
+        }
       : null,
   };
   const now = Date.now();
@@ -59,14 +82,28 @@ export async function completeSession(env: Env, state: CompletionState, ending: 
   const results = await db.batch([
     db
       .update(sessions)
-      .set({ status: ending.status, incompleteReason: ending.reason, finishedAt: now, clientSecretHash: null })
+      .set({
+        status: ending.status,
+        incompleteReason: ending.reason,
+        finishedAt: now,
+        clientSecretHash: null,
+      })
       .where(and(eq(sessions.id, sessionId), eq(sessions.status, "in_progress")))
       .returning({ id: sessions.id }),
     ...(state.visits.length > 0
       ? [
           db
             .insert(nodeOutcomes)
-            .values(state.visits.map((v, seq) => ({ sessionId, seq, nodeId: v.id, nodeType: v.type, outcome: v.outcome, at: v.at })))
+            .values(
+              state.visits.map((v, seq) => ({
+                sessionId,
+                seq,
+                nodeId: v.id,
+                nodeType: v.type,
+                outcome: v.outcome,
+                at: v.at,
+              })),
+            )
             .onConflictDoNothing(),
         ]
       : []),
@@ -87,5 +124,12 @@ export async function completeSession(env: Env, state: CompletionState, ending: 
   if (updated.length === 0) return; // someone else ended it (e.g. the expiry sweep)
   const view = await loadSessionView(db, tenantId, sessionId);
   if (!view) return;
-  await emitSessionEvent(db, env.EVENTS, tenantId, ending.status === "complete" ? "session.completed" : "session.incomplete", view, now);
+  await emitSessionEvent(
+    db,
+    env.EVENTS,
+    tenantId,
+    ending.status === "complete" ? "session.completed" : "session.incomplete",
+    view,
+    now,
+  );
 }

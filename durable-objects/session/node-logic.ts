@@ -3,14 +3,19 @@
  * tested) as plain functions: `data_validation` evaluation, liveness challenge scheduling and
  * verification, and the liveness node's decision rule (product-spec §2).
  */
-import type { ChallengeAction } from "../../lib/widget-protocol.ts";
-import type { DataValidationNode } from "../../lib/flow.ts";
+
 import type { WindowFeatures } from "../../lib/features.ts";
+import type { DataValidationNode } from "../../lib/flow.ts";
+import type { ChallengeAction } from "../../lib/widget-protocol.ts";
 
 /** Reads `metadata.a.b` / `providedData.x` from the session's data. */
-export function readField(path: string, data: { metadata: Record<string, unknown>; providedData: Record<string, unknown> }): unknown {
+export function readField(
+  path: string,
+  data: { metadata: Record<string, unknown>; providedData: Record<string, unknown> },
+): unknown {
   const [root, ...keys] = path.split(".");
-  let value: unknown = root === "metadata" ? data.metadata : root === "providedData" ? data.providedData : undefined;
+  let value: unknown =
+    root === "metadata" ? data.metadata : root === "providedData" ? data.providedData : undefined;
   for (const key of keys) {
     if (value === null || typeof value !== "object" || Array.isArray(value)) return undefined;
     value = (value as Record<string, unknown>)[key];
@@ -63,7 +68,11 @@ export function evaluateDataValidation(
       break;
     case "matches":
       // Integrator-supplied pattern, bounded input (≤ 1000 chars) and no user control of it.
-      ok = typeof expected === "string" && typeof actual === "string" && actual.length <= 1000 && safeRegex(expected).test(actual);
+      ok =
+        typeof expected === "string" &&
+        typeof actual === "string" &&
+        actual.length <= 1000 &&
+        safeRegex(expected).test(actual);
       break;
   }
   return ok ? "pass" : "fail";
@@ -121,7 +130,9 @@ export function isUsableWindow(w: WindowFeatures): boolean {
 export const LIVENESS_SPOOF_THRESHOLD = 0.5;
 export const LIVENESS_MIN_CONFIDENCE = 0.4;
 
-export function livenessOutcome(result: { score: number; confidence: number } | null): "live" | "spoof" | "inconclusive" {
+export function livenessOutcome(
+  result: { score: number; confidence: number } | null,
+): "live" | "spoof" | "inconclusive" {
   if (!result || result.confidence < LIVENESS_MIN_CONFIDENCE) return "inconclusive";
   return result.score >= LIVENESS_SPOOF_THRESHOLD ? "spoof" : "live";
 }

@@ -15,7 +15,7 @@ import { z } from "zod";
 import { AnalyzerInputSchemas } from "../../lib/analyzer-contract.ts";
 import type { BehaviorSignals, DeviceSignals, WindowFeatures } from "../../lib/features.ts";
 import { NetworkSignalsSchema } from "../../lib/features.ts";
-import { FlowSchema, type FlowNode, outcomesOf } from "../../lib/flow.ts";
+import { type FlowNode, FlowSchema, outcomesOf } from "../../lib/flow.ts";
 import { DEFAULT_POLICY } from "../../lib/fusion.ts";
 import {
   type ChallengeAction,
@@ -39,7 +39,7 @@ import {
   windowAnswersChallenge,
 } from "./node-logic.ts";
 import type { ConversationTurn } from "./slices.ts";
-import { tokenizeWindow, TokenizerError } from "./tokenizer-client.ts";
+import { TokenizerError, tokenizeWindow } from "./tokenizer-client.ts";
 import { type MediaWindow, WindowAssembler } from "./window-assembler.ts";
 
 export const SessionConfigSchema = z.object({
@@ -133,7 +133,13 @@ export class SessionObject extends DurableObject<Env> {
   async begin(config: SessionConfig): Promise<void> {
     const existing = await this.#load();
     if (existing) return;
-    this.#state = { config: SessionConfigSchema.parse(config), phase: "waiting", currentNodeId: null, visits: [], startedAt: Date.now() };
+    this.#state = {
+      config: SessionConfigSchema.parse(config),
+      phase: "waiting",
+      currentNodeId: null,
+      visits: [],
+      startedAt: Date.now(),
+    };
     await this.#save();
     await this.#armAlarm();
   }
@@ -147,13 +153,18 @@ export class SessionObject extends DurableObject<Env> {
 
   override async fetch(request: Request): Promise<Response> {
     const state = await this.#load();
-    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") return new Response(null, { status: 426 });
-    if (!state || state.phase !== "waiting" || this.#socket) {
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket")
+      return new Response(null, { status: 426 });
+    if (state?.phase !== "waiting" || this.#socket) {
       // Single connection per session: a second upgrade is refused with a defined close code.
       const pair = new WebSocketPair();
       pair[1].accept();
       pair[1].close(CloseCode.sessionEnded, "session already connected or ended");
-      return new Response(null, { status: 101, webSocket: pair[0], headers: { "sec-websocket-protocol": PROTOCOL } });
+      return new Response(null, {
+        status: 101,
+        webSocket: pair[0],
+        headers: { "sec-websocket-protocol": PROTOCOL },
+      });
     }
     const pair = new WebSocketPair();
     const socket = pair[1];
@@ -162,7 +173,9 @@ export class SessionObject extends DurableObject<Env> {
     (socket as WebSocket & { binaryType: string }).binaryType = "arraybuffer";
     this.#socket = socket;
     socket.addEventListener("message", (event) => {
-      this.#onMessage(event.data).catch(() => this.#fail(CloseCode.internal, "ERR_INTERNAL", "internal error"));
+      this.#onMessage(event.data).catch(() =>
+        this.#fail(CloseCode.internal, "ERR_INTERNAL", "internal error"),
+      );
     });
     socket.addEventListener("close", () => {
       this.#socket = null;
@@ -172,10 +185,19 @@ export class SessionObject extends DurableObject<Env> {
     });
     state.phase = "running";
     await this.#save();
-    this.#send({ type: "ready", sessionId: state.config.sessionId, protocol: PROTOCOL, locale: state.config.locale });
+    this.#send({
+      type: "ready",
+      sessionId: state.config.sessionId,
+      protocol: PROTOCOL,
+      locale: state.config.locale,
+    });
     const start = state.config.flow.find((n) => n.type === "start");
     if (start) await this.#enter(start);
-    return new Response(null, { status: 101, webSocket: pair[0], headers: { "sec-websocket-protocol": PROTOCOL } });
+    return new Response(null, {
+      status: 101,
+      webSocket: pair[0],
+      headers: { "sec-websocket-protocol": PROTOCOL },
+    });
   }
 
   override async alarm(): Promise<void> {
@@ -225,7 +247,10 @@ export class SessionObject extends DurableObject<Env> {
 
   #takeToken(): boolean {
     const now = Date.now();
-    this.#tokens = Math.min(LIMITS.messageBurst, this.#tokens + ((now - this.#tokensAt) / 1000) * LIMITS.messagesPerSecond);
+    this.#tokens = Math.min(
+      LIMITS.messageBurst,
+      this.#tokens + ((now - this.#tokensAt) / 1000) * LIMITS.messagesPerSecond,
+    );
     this.#tokensAt = now;
     if (this.#tokens < 1) return false;
     this.#tokens -= 1;
@@ -234,11 +259,12 @@ export class SessionObject extends DurableObject<Env> {
 
   async #onMessage(data: string | ArrayBuffer): Promise<void> {
     const state = this.#state;
-    if (!state || state.phase !== "running") return;
+    if (state?.phase !== "running") return;
     this.#lastActivity = Date.now();
     if (!this.#takeToken()) return this.#fail(CloseCode.rateExceeded, "ERR_WS_RATE", "message rate exceeded");
     if (typeof data === "string") {
-      if (data.length > LIMITS.maxControlMessageBytes) return this.#fail(CloseCode.tooLarge, "ERR_WS_TOO_LARGE", "control message too large");
+      if (data.length > LIMITS.maxControlMessageBytes)
+        return this.#fail(CloseCode.tooLarge, "ERR_WS_TOO_LARGE", "control message too large");
       let parsed: unknown;
       try {
         parsed = JSON.parse(data);
@@ -246,14 +272,17 @@ export class SessionObject extends DurableObject<Env> {
         return this.#fail(CloseCode.malformed, "ERR_WS_MALFORMED", "control message is not JSON");
       }
       const message = ClientMessageSchema.safeParse(parsed);
-      if (!message.success) return this.#fail(CloseCode.malformed, "ERR_WS_MALFORMED", "unknown or invalid control message");
+      if (!message.success)
+        return this.#fail(CloseCode.malformed, "ERR_WS_MALFORMED", "unknown or invalid control message");
       return this.#onControl(message.data);
     }
-    if (data.byteLength > LIMITS.maxMediaMessageBytes) return this.#fail(CloseCode.tooLarge, "ERR_WS_TOO_LARGE", "media message too large");
+    if (data.byteLength > LIMITS.maxMediaMessageBytes)
+      return this.#fail(CloseCode.tooLarge, "ERR_WS_TOO_LARGE", "media message too large");
     const media = decodeMedia(data);
     if (!media.ok) return this.#fail(CloseCode.malformed, "ERR_WS_MALFORMED", media.reason);
     const last = this.#lastSeq[media.header.kind] ?? -1;
-    if (media.header.seq <= last) return this.#fail(CloseCode.protocolOrder, "ERR_WS_ORDER", "sequence numbers must increase");
+    if (media.header.seq <= last)
+      return this.#fail(CloseCode.protocolOrder, "ERR_WS_ORDER", "sequence numbers must increase");
     this.#lastSeq[media.header.kind] = media.header.seq;
     const { closed, dropped } = this.#assembler.add(media.header, media.payload);
     if (dropped) this.#send({ type: "slow_down", droppedFrames: this.#assembler.droppedFrames });
@@ -273,13 +302,19 @@ export class SessionObject extends DurableObject<Env> {
         this.#send({ type: "pong" });
         return;
       case "permissions":
-        if (node?.type !== "permissions") return this.#fail(CloseCode.protocolOrder, "ERR_WS_ORDER", "no permissions step is active");
-        return this.#advance(node, (!node.camera || message.camera) && (!node.microphone || message.microphone) ? "granted" : "denied");
+        if (node?.type !== "permissions")
+          return this.#fail(CloseCode.protocolOrder, "ERR_WS_ORDER", "no permissions step is active");
+        return this.#advance(
+          node,
+          (!node.camera || message.camera) && (!node.microphone || message.microphone) ? "granted" : "denied",
+        );
       case "email":
-        if (node?.type !== "enter_email") return this.#fail(CloseCode.protocolOrder, "ERR_WS_ORDER", "no email step is active");
+        if (node?.type !== "enter_email")
+          return this.#fail(CloseCode.protocolOrder, "ERR_WS_ORDER", "no email step is active");
         return this.#advance(node, "entered");
       case "cancel_step":
-        if (node?.type !== "enter_email") return this.#fail(CloseCode.protocolOrder, "ERR_WS_ORDER", "this step cannot be cancelled");
+        if (node?.type !== "enter_email")
+          return this.#fail(CloseCode.protocolOrder, "ERR_WS_ORDER", "this step cannot be cancelled");
         return this.#advance(node, "cancelled");
     }
   }
@@ -304,7 +339,12 @@ export class SessionObject extends DurableObject<Env> {
     const wantFingerprint = ["recognition", "face_compare"].includes(this.#currentNode()?.type ?? "");
     const baseUrl = state.config.zone === "us" ? this.env.TOKENIZER_URL_US : this.env.TOKENIZER_URL_EU;
     const task = tokenizeWindow(
-      { fetcher: this.env.TOKENIZER, baseUrl, tenantId: state.config.tenantId, sessionId: state.config.sessionId },
+      {
+        fetcher: this.env.TOKENIZER,
+        baseUrl,
+        tenantId: state.config.tenantId,
+        sessionId: state.config.sessionId,
+      },
       window,
       wantFingerprint,
     )
@@ -346,7 +386,7 @@ export class SessionObject extends DurableObject<Env> {
 
   async #enter(node: FlowNode): Promise<void> {
     const state = this.#state;
-    if (!state || state.phase !== "running") return;
+    if (state?.phase !== "running") return;
     state.currentNodeId = node.id;
     await this.#save();
     switch (node.type) {
@@ -355,7 +395,13 @@ export class SessionObject extends DurableObject<Env> {
       case "end":
         return this.#end({ status: "complete", reason: null }, CloseCode.normal);
       case "permissions":
-        this.#send({ type: "node", nodeId: node.id, nodeType: "permissions", camera: node.camera, microphone: node.microphone });
+        this.#send({
+          type: "node",
+          nodeId: node.id,
+          nodeType: "permissions",
+          camera: node.camera,
+          microphone: node.microphone,
+        });
         return;
       case "data_validation":
         return this.#advance(node, evaluateDataValidation(node, state.config));
@@ -365,12 +411,32 @@ export class SessionObject extends DurableObject<Env> {
       case "liveness": {
         const challenges = drawChallenges(node.challenges);
         this.#liveness = { node, firstWindow: this.#windows.length, challenges, issued: [], deciding: false };
-        this.#send({ type: "node", nodeId: node.id, nodeType: "liveness", challenges: challenges.length, minSeconds: node.minSeconds });
+        this.#send({
+          type: "node",
+          nodeId: node.id,
+          nodeType: "liveness",
+          challenges: challenges.length,
+          minSeconds: node.minSeconds,
+        });
         return;
       }
       case "conversation":
-        this.#conversation = { node, firstWindow: this.#windows.length, speechWindows: 0, silentAfterSpeech: 0, latencyMs: null, speechMs: 0, pauses: 0 };
-        this.#send({ type: "node", nodeId: node.id, nodeType: "conversation", prompt: node.prompt, noReplyNeeded: node.noReplyNeeded ?? false });
+        this.#conversation = {
+          node,
+          firstWindow: this.#windows.length,
+          speechWindows: 0,
+          silentAfterSpeech: 0,
+          latencyMs: null,
+          speechMs: 0,
+          pauses: 0,
+        };
+        this.#send({
+          type: "node",
+          nodeId: node.id,
+          nodeType: "conversation",
+          prompt: node.prompt,
+          noReplyNeeded: node.noReplyNeeded ?? false,
+        });
         if (node.noReplyNeeded) return this.#finishConversation(this.#conversation);
         return;
       case "recognition":
@@ -383,7 +449,7 @@ export class SessionObject extends DurableObject<Env> {
 
   async #advance(node: FlowNode, outcome: string): Promise<void> {
     const state = this.#state;
-    if (!state || state.phase !== "running" || state.currentNodeId !== node.id) return;
+    if (state?.phase !== "running" || state.currentNodeId !== node.id) return;
     state.visits.push({ id: node.id, type: node.type, outcome, at: Date.now() });
     const edge = outcomesOf(node).find((e) => e.outcome === outcome);
     const next = state.config.flow.find((n) => n.id === edge?.next);
@@ -399,25 +465,47 @@ export class SessionObject extends DurableObject<Env> {
     if (live.deciding) return;
     const nodeWindows = this.#windows.slice(live.firstWindow, index);
     const usable = nodeWindows.filter(isUsableWindow).length;
-    this.#send({ type: "progress", nodeId: live.node.id, usableSeconds: usable, requiredSeconds: live.node.minSeconds });
+    this.#send({
+      type: "progress",
+      nodeId: live.node.id,
+      usableSeconds: usable,
+      requiredSeconds: live.node.minSeconds,
+    });
     // Verify the challenge(s) still open against the newest window.
     const newest = nodeWindows.at(-1);
     live.issued.forEach((issued, i) => {
       const action = live.challenges[i];
-      if (!issued.passed && action && newest && index - issued.at <= CHALLENGE_RESPONSE_WINDOWS && windowAnswersChallenge(action, newest)) {
+      if (
+        !issued.passed &&
+        action &&
+        newest &&
+        index - issued.at <= CHALLENGE_RESPONSE_WINDOWS &&
+        windowAnswersChallenge(action, newest)
+      ) {
         issued.passed = true;
       }
     });
     // Issue the next challenge after one usable window, then one every response period.
     const nextChallenge = live.challenges[live.issued.length];
     const lastIssued = live.issued.at(-1);
-    if (nextChallenge && usable >= 1 && (!lastIssued || index - lastIssued.at >= CHALLENGE_RESPONSE_WINDOWS)) {
+    if (
+      nextChallenge &&
+      usable >= 1 &&
+      (!lastIssued || index - lastIssued.at >= CHALLENGE_RESPONSE_WINDOWS)
+    ) {
       live.issued.push({ at: index, passed: false });
-      this.#send({ type: "challenge", nodeId: live.node.id, index: live.issued.length - 1, action: nextChallenge });
+      this.#send({
+        type: "challenge",
+        nodeId: live.node.id,
+        index: live.issued.length - 1,
+        action: nextChallenge,
+      });
     }
     const challengesDone =
-      live.issued.length === live.challenges.length && (!lastIssued || live.issued.every((c) => c.passed || index - c.at >= CHALLENGE_RESPONSE_WINDOWS));
-    const maxWindows = live.node.minSeconds + live.challenges.length * CHALLENGE_RESPONSE_WINDOWS + FACE_WAIT_WINDOWS;
+      live.issued.length === live.challenges.length &&
+      (!lastIssued || live.issued.every((c) => c.passed || index - c.at >= CHALLENGE_RESPONSE_WINDOWS));
+    const maxWindows =
+      live.node.minSeconds + live.challenges.length * CHALLENGE_RESPONSE_WINDOWS + FACE_WAIT_WINDOWS;
     if (usable >= live.node.minSeconds && challengesDone) return this.#decideLiveness(live, nodeWindows);
     if (nodeWindows.length >= maxWindows) {
       if (usable === 0) return this.#finishNode(live.node, "no_face");
@@ -428,17 +516,31 @@ export class SessionObject extends DurableObject<Env> {
   async #decideLiveness(live: LivenessState, nodeWindows: WindowFeatures[]): Promise<void> {
     live.deciding = true;
     const passed = live.issued.filter((c) => c.passed).length;
-    this.#challengeStats = { issued: this.#challengeStats.issued + live.issued.length, passed: this.#challengeStats.passed + passed };
+    this.#challengeStats = {
+      issued: this.#challengeStats.issued + live.issued.length,
+      passed: this.#challengeStats.passed + passed,
+    };
     const input = AnalyzerInputSchemas.liveness.parse({
       windows: nodeWindows.slice(-128).map((w) => ({
         face: w.face,
         image: w.image
-          ? { sharpness: w.image.sharpness, clippedRatio: w.image.clippedRatio, moireEnergy: w.image.moireEnergy, noiseMismatch: w.image.noiseMismatch, frameIntervalCv: w.image.frameIntervalCv }
+          ? {
+              sharpness: w.image.sharpness,
+              clippedRatio: w.image.clippedRatio,
+              moireEnergy: w.image.moireEnergy,
+              noiseMismatch: w.image.noiseMismatch,
+              frameIntervalCv: w.image.frameIntervalCv,
+            }
           : null,
       })),
       challenges: { issued: live.issued.length, passed },
     });
-    const result = await callAnalyzer(analyzerBindings(this.env).liveness, "liveness", input, Number(this.env.ANALYZER_TIMEOUT_MS));
+    const result = await callAnalyzer(
+      analyzerBindings(this.env).liveness,
+      "liveness",
+      input,
+      Number(this.env.ANALYZER_TIMEOUT_MS),
+    );
     await this.#finishNode(live.node, livenessOutcome("error" in result ? null : result));
   }
 
@@ -447,7 +549,8 @@ export class SessionObject extends DurableObject<Env> {
     const spoke = audio !== null && audio !== undefined && audio.speechRatio >= 0.1;
     const waited = this.#windows.length - conv.firstWindow;
     if (spoke && audio) {
-      if (conv.latencyMs === null) conv.latencyMs = Math.max(0, (audio.speechSegments[0]?.startMs ?? 0) + (waited - 1) * 1000);
+      if (conv.latencyMs === null)
+        conv.latencyMs = Math.max(0, (audio.speechSegments[0]?.startMs ?? 0) + (waited - 1) * 1000);
       conv.speechWindows += 1;
       conv.silentAfterSpeech = 0;
       conv.speechMs += audio.speechRatio * audio.durationMs;
@@ -455,7 +558,10 @@ export class SessionObject extends DurableObject<Env> {
     } else if (conv.speechWindows > 0) {
       conv.silentAfterSpeech += 1;
     }
-    if ((conv.speechWindows > 0 && conv.silentAfterSpeech >= REPLY_END_SILENT_WINDOWS) || (conv.speechWindows === 0 && waited >= NO_REPLY_WINDOWS)) {
+    if (
+      (conv.speechWindows > 0 && conv.silentAfterSpeech >= REPLY_END_SILENT_WINDOWS) ||
+      (conv.speechWindows === 0 && waited >= NO_REPLY_WINDOWS)
+    ) {
       await this.#finishConversation(conv);
     }
   }
@@ -468,8 +574,16 @@ export class SessionObject extends DurableObject<Env> {
   async #finishConversation(conv: ConversationState): Promise<void> {
     this.#conversation = null;
     const replied = conv.speechWindows > 0;
-    this.#turns.push({ latencyMs: conv.latencyMs, speechMs: conv.speechMs, pauses: conv.pauses, words: null, evasive: false });
-    const pick = conv.node.outcomes.find((o) => (o.when === "no_reply" ? !replied && !conv.node.noReplyNeeded : o.when === ""));
+    this.#turns.push({
+      latencyMs: conv.latencyMs,
+      speechMs: conv.speechMs,
+      pauses: conv.pauses,
+      words: null,
+      evasive: false,
+    });
+    const pick = conv.node.outcomes.find((o) =>
+      o.when === "no_reply" ? !replied && !conv.node.noReplyNeeded : o.when === "",
+    );
     await this.#advance(conv.node, pick ? (pick.when === "" ? "fallback" : pick.when) : "fallback");
   }
 
@@ -481,7 +595,8 @@ export class SessionObject extends DurableObject<Env> {
       // tokenized reference to compare with.
       return this.#finishNode(wait.node, wait.node.type === "recognition" ? "new_subject" : "unavailable");
     }
-    if (nodeWindows.length >= FACE_WAIT_WINDOWS) return this.#finishNode(wait.node, wait.node.type === "recognition" ? "no_face" : "unavailable");
+    if (nodeWindows.length >= FACE_WAIT_WINDOWS)
+      return this.#finishNode(wait.node, wait.node.type === "recognition" ? "no_face" : "unavailable");
   }
 
   async #finishNode(node: FlowNode, outcome: string): Promise<void> {

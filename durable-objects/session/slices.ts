@@ -3,7 +3,7 @@
  * (product-spec §7 "minimal per analyzer"; seed: analyzers "cannot influence each other").
  * Each slice is validated against the analyzer's own input schema before it leaves the DO.
  */
-import { type AnalyzerInputs, AnalyzerInputSchemas, MAX_WINDOWS } from "../../lib/analyzer-contract.ts";
+import { AnalyzerInputSchemas, type AnalyzerInputs, MAX_WINDOWS } from "../../lib/analyzer-contract.ts";
 import type { BehaviorSignals, DeviceSignals, NetworkSignals, WindowFeatures } from "../../lib/features.ts";
 
 export interface ConversationTurn {
@@ -102,7 +102,10 @@ export function buildSlices(e: SessionEvidence): AnalyzerInputs {
     },
     behavior: {
       interaction: behavior,
-      windows: windows.map((w) => ({ landmarkJitter: w.face?.landmarkJitter ?? null, yawRangeDeg: w.face?.yawRangeDeg ?? null })),
+      windows: windows.map((w) => ({
+        landmarkJitter: w.face?.landmarkJitter ?? null,
+        yawRangeDeg: w.face?.yawRangeDeg ?? null,
+      })),
       sessionSeconds: Math.min(86_400, Math.max(0, e.sessionSeconds)),
     },
     device_risk: { device: e.device, network: e.network },

@@ -27,7 +27,11 @@ export interface TokenizeTarget {
   sessionId: string;
 }
 
-export async function tokenizeWindow(target: TokenizeTarget, window: MediaWindow, wantFingerprint: boolean): Promise<TokenizeReply> {
+export async function tokenizeWindow(
+  target: TokenizeTarget,
+  window: MediaWindow,
+  wantFingerprint: boolean,
+): Promise<TokenizeReply> {
   const parts: Uint8Array[] = [];
   let offset = 0;
   const frames = window.frames.map((f) => {
@@ -43,7 +47,13 @@ export async function tokenizeWindow(target: TokenizeTarget, window: MediaWindow
       parts.push(chunk);
       offset += chunk.byteLength;
     }
-    audio = { tsMs: window.audio.tsMs, encoding: "pcm_s16le", sampleRate: 16000, offset: start, length: offset - start };
+    audio = {
+      tsMs: window.audio.tsMs,
+      encoding: "pcm_s16le",
+      sampleRate: 16000,
+      offset: start,
+      length: offset - start,
+    };
   }
   const header: BatchHeader = {
     tenantId: target.tenantId,
@@ -65,16 +75,23 @@ export async function tokenizeWindow(target: TokenizeTarget, window: MediaWindow
     });
     if (!response.ok) {
       const problem = (await response.json().catch(() => null)) as { code?: unknown } | null;
-      throw new TokenizerError(typeof problem?.code === "string" ? problem.code : `HTTP_${response.status}`, `tokenizer answered ${response.status}`);
+      throw new TokenizerError(
+        typeof problem?.code === "string" ? problem.code : `HTTP_${response.status}`,
+        `tokenizer answered ${response.status}`,
+      );
     }
     const parsed = TokenizeReplySchema.safeParse(await response.json());
-    if (!parsed.success) throw new TokenizerError("ERR_TOKENIZER_REPLY", "tokenizer reply does not match the feature schema");
+    if (!parsed.success)
+      throw new TokenizerError("ERR_TOKENIZER_REPLY", "tokenizer reply does not match the feature schema");
     return parsed.data;
   } catch (error) {
     if (error instanceof TokenizerError) throw error;
     // TLS failures surface as a generic internal error (platform-notes): classify, don't parse.
     const timeout = error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
-    throw new TokenizerError(timeout ? "ERR_TOKENIZER_TIMEOUT" : "ERR_TOKENIZER_UNREACHABLE", "tokenizer request failed");
+    throw new TokenizerError(
+      timeout ? "ERR_TOKENIZER_TIMEOUT" : "ERR_TOKENIZER_UNREACHABLE",
+      "tokenizer request failed",
+    );
   } finally {
     zeroize(body);
   }

@@ -6,7 +6,7 @@
  */
 import type { BatchAudio, BatchFrame } from "../../lib/tokenizer-batch.ts";
 import { zeroize } from "../../lib/tokenizer-batch.ts";
-import { LIMITS, MediaKind, VideoFormat, type MediaHeader } from "../../lib/widget-protocol.ts";
+import { LIMITS, type MediaHeader, MediaKind, VideoFormat } from "../../lib/widget-protocol.ts";
 
 export const WINDOW_MS = 1000;
 
@@ -49,10 +49,21 @@ export class WindowAssembler {
       // A late sample from an earlier window: its window has gone to the tokenizer already.
       return { closed, dropped: header.kind === MediaKind.video };
     }
-    this.#current ??= { seq: this.#nextSeq++, startMs: windowStart, endMs: windowStart + WINDOW_MS, frames: [], audio: null, bytes: 0 };
+    this.#current ??= {
+      seq: this.#nextSeq++,
+      startMs: windowStart,
+      endMs: windowStart + WINDOW_MS,
+      frames: [],
+      audio: null,
+      bytes: 0,
+    };
     const bytes = payload.slice();
     if (header.kind === MediaKind.video) {
-      this.#current.frames.push({ tsMs: header.tsMs, format: header.format === VideoFormat.webp ? "webp" : "jpeg", bytes });
+      this.#current.frames.push({
+        tsMs: header.tsMs,
+        format: header.format === VideoFormat.webp ? "webp" : "jpeg",
+        bytes,
+      });
     } else {
       this.#current.audio ??= { tsMs: header.tsMs, chunks: [] };
       this.#current.audio.chunks.push(bytes);

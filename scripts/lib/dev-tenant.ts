@@ -29,11 +29,17 @@ export async function provisionTenant(
   return { tenantId, ...key };
 }
 
-export async function addApiKey(db: D1Database, tenantId: string, mode: "test" | "live" = "test"): Promise<{ apiKeyId: string; apiKey: string }> {
+export async function addApiKey(
+  db: D1Database,
+  tenantId: string,
+  mode: "test" | "live" = "test",
+): Promise<{ apiKeyId: string; apiKey: string }> {
   const apiKey = `sk_${mode}_${randomToken(32)}`;
   const apiKeyId = newId("key");
   await db
-    .prepare("INSERT INTO api_keys (id, tenant_id, mode, key_hash, last4, label, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+    .prepare(
+      "INSERT INTO api_keys (id, tenant_id, mode, key_hash, last4, label, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
     .bind(apiKeyId, tenantId, mode, await sha256Hex(apiKey), apiKey.slice(-4), "provisioned", Date.now())
     .run();
   return { apiKeyId, apiKey };

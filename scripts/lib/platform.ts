@@ -66,7 +66,9 @@ export async function edgeWorkerOptions(distDir: string, opts: PlatformOptions):
   const configPath = join(REPO, "wrangler.toml");
   const { workerOptions } = unstable_getMiniflareWorkerOptions(configPath);
   const bundle = await bundleWorker(configPath, join(distDir, "facet-edge"));
-  const { mtlsCertificates: _remoteOnly, ...rest } = workerOptions as typeof workerOptions & { mtlsCertificates?: unknown };
+  const { mtlsCertificates: _remoteOnly, ...rest } = workerOptions as typeof workerOptions & {
+    mtlsCertificates?: unknown;
+  };
   return {
     ...(rest as V4WorkerOptions),
     name: "facet-edge",
@@ -103,7 +105,9 @@ export async function applyMigrations(db: D1Database): Promise<string[]> {
   await db.exec(
     "CREATE TABLE IF NOT EXISTS d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL)",
   );
-  const done = new Set((await db.prepare("SELECT name FROM d1_migrations").all<{ name: string }>()).results.map((r) => r.name));
+  const done = new Set(
+    (await db.prepare("SELECT name FROM d1_migrations").all<{ name: string }>()).results.map((r) => r.name),
+  );
   const files = readdirSync(join(REPO, "migrations"))
     .filter((f) => f.endsWith(".sql"))
     .sort();
@@ -115,13 +119,19 @@ export async function applyMigrations(db: D1Database): Promise<string[]> {
       .split("--> statement-breakpoint")
       .map((s) => s.trim())
       .filter(Boolean);
-    await db.batch([...statements.map((s) => db.prepare(s)), db.prepare("INSERT INTO d1_migrations (name) VALUES (?)").bind(file)]);
+    await db.batch([
+      ...statements.map((s) => db.prepare(s)),
+      db.prepare("INSERT INTO d1_migrations (name) VALUES (?)").bind(file),
+    ]);
     applied.push(file);
   }
   return applied;
 }
 
-function withFaults(analyzers: V4WorkerOptions[], faults: Partial<Record<AnalyzerName, "throw" | "hang">>): V4WorkerOptions[] {
+function withFaults(
+  analyzers: V4WorkerOptions[],
+  faults: Partial<Record<AnalyzerName, "throw" | "hang">>,
+): V4WorkerOptions[] {
   return analyzers.map((worker) => {
     const entry = Object.entries(ANALYZER_WORKERS).find(([, w]) => w.workerName === worker.name);
     const fault = entry ? faults[entry[0] as AnalyzerName] : undefined;
@@ -131,13 +141,13 @@ function withFaults(analyzers: V4WorkerOptions[], faults: Partial<Record<Analyze
 
 export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   const distDir = opts.distDir ?? join(REPO, "dist");
-  const [edge, analyzers] = await Promise.all([edgeWorkerOptions(distDir, opts), analyzerWorkerOptions(distDir)]);
-  const persist = opts.persistDir
-    ? {
-        d1Persist: join(opts.persistDir, "d1"),
-        durableObjectsPersist: join(opts.persistDir, "do"),
-      }
-    : { d1Persist: false, durableObjectsPersist: false };
+  const [edge, analyzers] = await Promise.all([
+    edgeWorkerOptions(distDir, opts),
+    analyzerWorkerOptions(distDir),
+  ]);
+  // Miniflare 5 keeps every resource under one root (`<root>/d1`, `<root>/do`, …), the same
+  // layout `wrangler … --persist-to X` writes under `X/v3`; without it state is temporary.
+  const persist = opts.persistDir ? { resourcePersistencePath: opts.persistDir } : {};
   const mf = new Miniflare(
     convertV4MiniflareOptions({
       host: "127.0.0.1",

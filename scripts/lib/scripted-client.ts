@@ -59,11 +59,13 @@ export class ScriptedClient {
   static connect(apiBase: string | URL, clientSecret: string): Promise<ScriptedClient> {
     const url = new URL("/v1/connect", apiBase);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-    const socket = new WebSocket(url, [PROTOCOL, clientSecret]);
+    const socket = new WebSocket(url.toString(), [PROTOCOL, clientSecret]);
     return new Promise((resolve, reject) => {
       const client = new ScriptedClient(socket);
       socket.addEventListener("open", () => resolve(client), { once: true });
-      socket.addEventListener("error", () => reject(new Error("WebSocket connection refused")), { once: true });
+      socket.addEventListener("error", () => reject(new Error("WebSocket connection refused")), {
+        once: true,
+      });
     });
   }
 
@@ -75,7 +77,10 @@ export class ScriptedClient {
     const hit = this.messages.find(predicate);
     if (hit) return Promise.resolve(hit);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no matching server message within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`no matching server message within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       this.#waiters.push({
         predicate,
         resolve: (m) => {
@@ -95,12 +100,16 @@ export class ScriptedClient {
   }
 
   sendFrame(tsMs: number, jpeg: Uint8Array): void {
-    this.#socket.send(encodeMedia({ kind: MediaKind.video, format: VideoFormat.jpeg, seq: this.#videoSeq++, tsMs }, jpeg));
+    this.#socket.send(
+      encodeMedia({ kind: MediaKind.video, format: VideoFormat.jpeg, seq: this.#videoSeq++, tsMs }, jpeg),
+    );
   }
 
   sendAudio(tsMs: number, pcm: Int16Array): void {
     const bytes = new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength);
-    this.#socket.send(encodeMedia({ kind: MediaKind.audio, format: AudioFormat.pcm16k, seq: this.#audioSeq++, tsMs }, bytes));
+    this.#socket.send(
+      encodeMedia({ kind: MediaKind.audio, format: AudioFormat.pcm16k, seq: this.#audioSeq++, tsMs }, bytes),
+    );
   }
 
   close(code = 1000): void {
@@ -129,7 +138,8 @@ export class ScriptedClient {
         if (frame) this.sendFrame(tsMs, frame);
         if (source.audio && source.audio.length > 0) {
           const chunk = new Int16Array(audioChunk);
-          for (let k = 0; k < audioChunk; k++) chunk[k] = source.audio[(audioOffset + k) % source.audio.length] ?? 0;
+          for (let k = 0; k < audioChunk; k++)
+            chunk[k] = source.audio[(audioOffset + k) % source.audio.length] ?? 0;
           audioOffset += audioChunk;
           this.sendAudio(tsMs, chunk);
         }
@@ -144,7 +154,8 @@ export class ScriptedClient {
     if (this.#answered) return;
     this.#answered = true;
     const answer = (m: ServerMessage) => {
-      if (m.type === "node" && m.nodeType === "permissions") this.sendJson({ type: "permissions", camera: true, microphone: true });
+      if (m.type === "node" && m.nodeType === "permissions")
+        this.sendJson({ type: "permissions", camera: true, microphone: true });
     };
     this.messages.forEach(answer);
     this.#socket.addEventListener("message", (e) => {

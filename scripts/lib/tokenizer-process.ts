@@ -15,7 +15,10 @@ export interface TokenizerProcess {
   stop(): Promise<void>;
 }
 
-export function startTokenizer(certs: DevCerts, extraEnv: Record<string, string> = {}): Promise<TokenizerProcess> {
+export function startTokenizer(
+  certs: DevCerts,
+  extraEnv: Record<string, string> = {},
+): Promise<TokenizerProcess> {
   const child = spawn(process.execPath, [join(REPO, "services", "tokenizer", "main.ts"), "--port", "0"], {
     cwd: REPO,
     env: {

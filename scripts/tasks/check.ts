@@ -9,7 +9,11 @@ import { REPO } from "../lib/platform.ts";
 
 const require = createRequire(import.meta.url);
 const bin = (pkg: string, file: string) => join(dirname(require.resolve(`${pkg}/package.json`)), file);
-const typesArgs = (JSON.parse(require("node:fs").readFileSync(join(REPO, "package.json"), "utf8")) as { scripts: { types: string } }).scripts.types
+const typesArgs = (
+  JSON.parse(require("node:fs").readFileSync(join(REPO, "package.json"), "utf8")) as {
+    scripts: { types: string };
+  }
+).scripts.types
   .split(" ")
   .slice(2);
 
@@ -23,11 +27,20 @@ const steps: [string, string[]][] = [
 for (const [name, [cmd, ...args]] of steps) {
   console.log(`\n▶ ${name}`);
   const isNodeScript = cmd?.endsWith(".js") || cmd?.endsWith(".ts") || cmd?.endsWith("tsc");
-  const result = spawnSync(isNodeScript ? process.execPath : (cmd ?? ""), isNodeScript ? [cmd ?? "", ...args] : args, {
-    cwd: REPO,
-    stdio: "inherit",
-    env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false", XDG_CONFIG_HOME: join(REPO, ".dev", "xdg") },
-  });
+  const result = spawnSync(
+    isNodeScript ? process.execPath : (cmd ?? ""),
+    isNodeScript ? [cmd ?? "", ...args] : args,
+    {
+      cwd: REPO,
+      stdio: "inherit",
+      env: {
+        ...process.env,
+        CLOUDFLARE_CF_FETCH_ENABLED: "false",
+        WRANGLER_SEND_METRICS: "false",
+        XDG_CONFIG_HOME: join(REPO, ".dev", "xdg"),
+      },
+    },
+  );
   if (result.status !== 0) {
     console.error(`✗ ${name} failed`);
     process.exit(result.status ?? 1);

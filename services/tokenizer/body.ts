@@ -5,8 +5,9 @@
  * Large). Every received chunk is zeroized once copied, so raw media exists once in this process
  * (product-spec §7); the returned buffer is the caller's to zeroize.
  *
- * A refused body is drained (and wiped) rather than the socket reset, so the client can read the
- * 413 before the connection closes; past DRAIN_CAP extra bytes the socket is destroyed instead.
+ * A refused body is drained (and wiped) rather than the socket reset — closing a socket with
+ * unread input makes the kernel send RST, which can destroy the reply before the client reads
+ * it; past DRAIN_CAP bytes or DRAIN_TIMEOUT_MS the socket is destroyed instead.
  */
 import type { IncomingMessage } from "node:http";
 import { TokenizerError } from "./errors.ts";
@@ -14,18 +15,33 @@ import { TokenizerError } from "./errors.ts";
 /** Bytes of an already refused body we are willing to read and discard before hanging up. */
 export const DRAIN_CAP = 16 * 1024 * 1024;
 
-/** Discards (and zeroizes) the rest of a request body; destroys the socket past `cap` bytes. */
-export function drain(req: IncomingMessage, cap = DRAIN_CAP): void {
-  if (req.complete || req.destroyed) return;
-  let seen = 0;
-  req.removeAllListeners("data");
-  req.on("data", (chunk: Buffer) => {
-    seen += chunk.length;
-    chunk.fill(0);
-    if (seen > cap) req.socket.destroy();
+/** Longest we keep reading a refused body before hanging up (nginx calls this lingering close). */
+export const DRAIN_TIMEOUT_MS = 10_000;
+
+/**
+ * Discards (and zeroizes) the rest of a request body. Resolves when the body has ended, or after
+ * destroying the socket once `cap` bytes or DRAIN_TIMEOUT_MS have passed.
+ */
+export function drain(req: IncomingMessage, cap = DRAIN_CAP): Promise<void> {
+  if (req.complete || req.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    let seen = 0;
+    const timer = setTimeout(() => req.socket.destroy(), DRAIN_TIMEOUT_MS);
+    const done = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    req.removeAllListeners("data");
+    req.on("data", (chunk: Buffer) => {
+      seen += chunk.length;
+      chunk.fill(0);
+      if (seen > cap) req.socket.destroy();
+    });
+    req.on("end", done);
+    req.on("close", done);
+    req.on("error", () => {});
+    req.resume();
   });
-  req.on("error", () => {});
-  req.resume();
 }
 
 export function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {

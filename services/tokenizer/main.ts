@@ -8,11 +8,13 @@
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { ConfigError, loadConfig } from "./config.ts";
+import { createHumanFaceEngine } from "./features/face-human.ts";
 import { createTokenizerServer } from "./server.ts";
+import { defaultEngines, type FeatureEngines } from "./tokenize.ts";
 
 const SHUTDOWN_GRACE_MS = 5_000;
 
-function main(): void {
+async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig(process.argv.slice(2), process.env);
@@ -21,10 +23,23 @@ function main(): void {
     process.stderr.write(`${JSON.stringify({ fatal: "config", message })}\n`);
     process.exit(2);
   }
+  let engines: FeatureEngines = defaultEngines;
+  if (config.face === "human") {
+    // Explicitly requested: a model that fails to load stops the service rather than silently
+    // answering `face: null`.
+    try {
+      engines = { ...defaultEngines, face: await createHumanFaceEngine(config.faceMaxFrames) };
+    } catch (error) {
+      const message = error instanceof Error ? error.message : "unknown";
+      process.stderr.write(`${JSON.stringify({ fatal: "face-engine", message })}\n`);
+      process.exit(1);
+    }
+  }
   const server = createTokenizerServer({
     cert: readFileSync(config.certPath),
     key: readFileSync(config.keyPath),
     clientCa: readFileSync(config.clientCaPath),
+    engines,
   });
   server.on("error", (error: NodeJS.ErrnoException) => {
     process.stderr.write(`${JSON.stringify({ fatal: "listen", code: error.code ?? "unknown" })}\n`);
@@ -51,4 +66,4 @@ function main(): void {
   process.on("SIGINT", stop);
 }
 
-main();
+await main();

@@ -48,7 +48,18 @@ export function peerHasClientAuth(socket: TLSSocket): boolean {
   return Array.isArray(peer.ext_key_usage) && peer.ext_key_usage.includes(OID_CLIENT_AUTH);
 }
 
-function send(res: ServerResponse, status: number, contentType: string, payload: unknown): number {
+/**
+ * Writes a complete JSON reply. With `holdUntil`, the bytes go out at once (the client has the
+ * whole reply by Content-Length) but the response ends — and a `Connection: close` socket
+ * closes — only after `holdUntil` settles, i.e. once a refused body has been drained.
+ */
+function send(
+  res: ServerResponse,
+  status: number,
+  contentType: string,
+  payload: unknown,
+  holdUntil?: Promise<void>,
+): number {
   const text = JSON.stringify(payload);
   if (res.headersSent || res.destroyed) return 0;
   res.writeHead(status, {
@@ -57,7 +68,12 @@ function send(res: ServerResponse, status: number, contentType: string, payload:
     "cache-control": "no-store",
     "x-content-type-options": "nosniff",
   });
-  res.end(text);
+  if (holdUntil) {
+    res.write(text);
+    void holdUntil.then(() => res.end());
+  } else {
+    res.end(text);
+  }
   return Buffer.byteLength(text);
 }
 
@@ -133,12 +149,16 @@ export function createTokenizerServer(options: TokenizerServerOptions): Server {
       const problem = toProblem(error);
       status = problem.status;
       code = problem.code;
-      if (!req.complete) {
-        // The body was refused before it was read: close after replying, and drain meanwhile.
-        res.setHeader("connection", "close");
-        drain(req);
-      }
-      bytesOut = send(res, problem.status, "application/problem+json", problem);
+      // A body refused before it was fully read: reply now, drain it, then close (lingering close).
+      const unread = !req.complete;
+      if (unread) res.setHeader("connection", "close");
+      bytesOut = send(
+        res,
+        problem.status,
+        "application/problem+json",
+        problem,
+        unread ? drain(req) : undefined,
+      );
     } finally {
       zeroize(body);
       if (status !== 0) {

@@ -20,7 +20,13 @@ async function problem(res: Response, status: number, code: string) {
   expect(res.status).toBe(status);
   expect(res.headers.get("content-type")).toContain(PROBLEM);
   expect(res.headers.get("cache-control")).toBe("no-store");
-  const body = (await res.json()) as { code: string; status: number; title: string; detail?: string; errors?: { rule: string; nodeId: string | null }[] };
+  const body = (await res.json()) as {
+    code: string;
+    status: number;
+    title: string;
+    detail?: string;
+    errors?: { rule: string; nodeId: string | null }[];
+  };
   expect(body.code).toBe(code);
   expect(body.status).toBe(status);
   return body;
@@ -30,14 +36,21 @@ describe("authentication", () => {
   it("refuses a missing, malformed or unknown key with ERR_UNAUTHENTICATED", async () => {
     await problem(await h.api("/v1/sessions", { key: "" }), 401, "ERR_UNAUTHENTICATED");
     await problem(await h.api("/v1/sessions", { key: "sk_test_short" }), 401, "ERR_UNAUTHENTICATED");
-    await problem(await h.api("/v1/sessions", { key: `sk_test_${"A".repeat(43)}` }), 401, "ERR_UNAUTHENTICATED");
+    await problem(
+      await h.api("/v1/sessions", { key: `sk_test_${"A".repeat(43)}` }),
+      401,
+      "ERR_UNAUTHENTICATED",
+    );
     const res = await h.api("/v1/sessions", { key: "" });
     expect(res.headers.get("www-authenticate")).toContain("Bearer");
   });
 
   it("refuses a revoked key with ERR_API_KEY_REVOKED", async () => {
     const other = await h.newTenant("revoked");
-    await h.platform.db.prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ?").bind(Date.now(), other.apiKeyId).run();
+    await h.platform.db
+      .prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ?")
+      .bind(Date.now(), other.apiKeyId)
+      .run();
     await problem(await h.api("/v1/sessions", { key: other.apiKey }), 401, "ERR_API_KEY_REVOKED");
   });
 
@@ -45,8 +58,16 @@ describe("authentication", () => {
     const { session } = await createSession(h);
     const other = await h.newTenant("other");
     await problem(await h.api(`/v1/sessions/${session.id}`, { key: other.apiKey }), 404, "ERR_NOT_FOUND");
-    await problem(await h.api(`/v1/sessions/${session.id}/cancel`, { method: "POST", key: other.apiKey }), 404, "ERR_NOT_FOUND");
-    await problem(await h.api(`/v1/sessions/${session.id}/client-secret`, { method: "POST", key: other.apiKey }), 404, "ERR_NOT_FOUND");
+    await problem(
+      await h.api(`/v1/sessions/${session.id}/cancel`, { method: "POST", key: other.apiKey }),
+      404,
+      "ERR_NOT_FOUND",
+    );
+    await problem(
+      await h.api(`/v1/sessions/${session.id}/client-secret`, { method: "POST", key: other.apiKey }),
+      404,
+      "ERR_NOT_FOUND",
+    );
     const list = (await (await h.api("/v1/sessions", { key: other.apiKey })).json()) as { data: unknown[] };
     expect(list.data).toEqual([]);
     // the owner still sees it, untouched
@@ -62,24 +83,60 @@ describe("flow validation", () => {
     type: "liveness",
     outcomes: { live: to, spoof: to, no_face: to, inconclusive: to },
   });
-  const perm = (id: string, to: string) => ({ id, type: "permissions", outcomes: { granted: to, denied: "e" } });
+  const perm = (id: string, to: string) => ({
+    id,
+    type: "permissions",
+    outcomes: { granted: to, denied: "e" },
+  });
   const cases: Record<(typeof FLOW_RULES)[number], { flow: unknown[]; nodeId: string | null }> = {
     too_many_nodes: {
-      flow: [{ id: "s", type: "start", next: "e" }, end, ...Array.from({ length: 64 }, (_, i) => ({ id: `x${i}`, type: "end" }))],
+      flow: [
+        { id: "s", type: "start", next: "e" },
+        end,
+        ...Array.from({ length: 64 }, (_, i) => ({ id: `x${i}`, type: "end" })),
+      ],
       nodeId: null,
     },
-    invalid_node: { flow: [{ id: "s", type: "start", next: "l" }, { id: "l", type: "liveness", outcomes: { live: "e" } }, end], nodeId: "l" },
+    invalid_node: {
+      flow: [
+        { id: "s", type: "start", next: "l" },
+        { id: "l", type: "liveness", outcomes: { live: "e" } },
+        end,
+      ],
+      nodeId: "l",
+    },
     exactly_one_start: { flow: [end, { id: "f", type: "end" }], nodeId: null },
     at_least_one_end: { flow: [{ id: "s", type: "start", next: "p" }, perm("p", "p")], nodeId: null },
     unique_ids: { flow: [{ id: "s", type: "start", next: "e" }, end, { id: "e", type: "end" }], nodeId: "e" },
     dangling_reference: { flow: [{ id: "s", type: "start", next: "nowhere" }, end], nodeId: "s" },
-    unreachable_node: { flow: [{ id: "s", type: "start", next: "e" }, end, { id: "lonely", type: "end" }], nodeId: "lonely" },
+    unreachable_node: {
+      flow: [{ id: "s", type: "start", next: "e" }, end, { id: "lonely", type: "end" }],
+      nodeId: "lonely",
+    },
     no_exit_cycle: {
       flow: [
         { id: "s", type: "start", next: "a" },
-        { id: "a", type: "data_validation", field: "metadata.x", operator: "exists", outcomes: { pass: "b", fail: "e" } },
-        { id: "b", type: "data_validation", field: "metadata.y", operator: "exists", outcomes: { pass: "c", fail: "c" } },
-        { id: "c", type: "data_validation", field: "metadata.z", operator: "exists", outcomes: { pass: "b", fail: "b" } },
+        {
+          id: "a",
+          type: "data_validation",
+          field: "metadata.x",
+          operator: "exists",
+          outcomes: { pass: "b", fail: "e" },
+        },
+        {
+          id: "b",
+          type: "data_validation",
+          field: "metadata.y",
+          operator: "exists",
+          outcomes: { pass: "c", fail: "c" },
+        },
+        {
+          id: "c",
+          type: "data_validation",
+          field: "metadata.z",
+          operator: "exists",
+          outcomes: { pass: "b", fail: "b" },
+        },
         end,
       ],
       nodeId: "b",
@@ -88,7 +145,15 @@ describe("flow validation", () => {
       flow: [
         { id: "s", type: "start", next: "p" },
         { id: "p", type: "permissions", outcomes: { granted: "c", denied: "e" } },
-        { id: "c", type: "conversation", prompt: "Hi?", outcomes: [{ when: "maybe_later", next: "e" }, { when: "", next: "e" }] },
+        {
+          id: "c",
+          type: "conversation",
+          prompt: "Hi?",
+          outcomes: [
+            { when: "maybe_later", next: "e" },
+            { when: "", next: "e" },
+          ],
+        },
         end,
       ],
       nodeId: "c",
@@ -105,7 +170,13 @@ describe("flow validation", () => {
     data_validation_field: {
       flow: [
         { id: "s", type: "start", next: "d" },
-        { id: "d", type: "data_validation", field: "secrets.x", operator: "exists", outcomes: { pass: "e", fail: "e" } },
+        {
+          id: "d",
+          type: "data_validation",
+          field: "secrets.x",
+          operator: "exists",
+          outcomes: { pass: "e", fail: "e" },
+        },
         end,
       ],
       nodeId: "d",
@@ -113,18 +184,31 @@ describe("flow validation", () => {
     data_validation_value: {
       flow: [
         { id: "s", type: "start", next: "d" },
-        { id: "d", type: "data_validation", field: "metadata.amount", operator: "gt", value: "lots", outcomes: { pass: "e", fail: "e" } },
+        {
+          id: "d",
+          type: "data_validation",
+          field: "metadata.amount",
+          operator: "gt",
+          value: "lots",
+          outcomes: { pass: "e", fail: "e" },
+        },
         end,
       ],
       nodeId: "d",
     },
-    permissions_needed: { flow: [{ id: "s", type: "start", next: "l" }, liveness("l", "e"), end], nodeId: "l" },
+    permissions_needed: {
+      flow: [{ id: "s", type: "start", next: "l" }, liveness("l", "e"), end],
+      nodeId: "l",
+    },
   };
 
   for (const rule of FLOW_RULES) {
     it(`rejects a flow breaking ${rule} with ERR_INVALID_FLOW naming the rule and node`, async () => {
       const testCase = cases[rule];
-      const res = await h.api("/v1/sessions", { method: "POST", body: JSON.stringify({ clientReferenceId: "u", flow: testCase.flow }) });
+      const res = await h.api("/v1/sessions", {
+        method: "POST",
+        body: JSON.stringify({ clientReferenceId: "u", flow: testCase.flow }),
+      });
       const body = await problem(res, 400, "ERR_INVALID_FLOW");
       const finding = body.errors?.find((e) => e.rule === rule);
       expect(finding, JSON.stringify(body.errors)).toBeDefined();
@@ -133,15 +217,25 @@ describe("flow validation", () => {
   }
 
   it("rejects a body that is not JSON with ERR_MALFORMED_JSON and a wrong field with ERR_VALIDATION", async () => {
-    await problem(await h.api("/v1/sessions", { method: "POST", body: "{not json" }), 400, "ERR_MALFORMED_JSON");
-    const res = await h.api("/v1/sessions", { method: "POST", body: JSON.stringify({ clientReferenceId: 5, flow: LIVENESS_FLOW }) });
+    await problem(
+      await h.api("/v1/sessions", { method: "POST", body: "{not json" }),
+      400,
+      "ERR_MALFORMED_JSON",
+    );
+    const res = await h.api("/v1/sessions", {
+      method: "POST",
+      body: JSON.stringify({ clientReferenceId: 5, flow: LIVENESS_FLOW }),
+    });
     const body = await problem(res, 400, "ERR_VALIDATION");
     expect(body.detail).toContain("clientReferenceId");
   });
 
   it("leaves no session behind when a create is refused", async () => {
     const before = await h.platform.db.prepare("SELECT COUNT(*) AS n FROM sessions").first<{ n: number }>();
-    await h.api("/v1/sessions", { method: "POST", body: JSON.stringify({ clientReferenceId: "u", flow: cases.dangling_reference.flow }) });
+    await h.api("/v1/sessions", {
+      method: "POST",
+      body: JSON.stringify({ clientReferenceId: "u", flow: cases.dangling_reference.flow }),
+    });
     const after = await h.platform.db.prepare("SELECT COUNT(*) AS n FROM sessions").first<{ n: number }>();
     expect(after?.n).toBe(before?.n);
   });
@@ -161,18 +255,30 @@ describe("idempotent create", () => {
     expect(b.session.id).toBe(a.session.id);
     // the replay re-issues the secret: the first one, never delivered, stops working
     expect(b.clientSecret.secret).not.toBe(a.clientSecret.secret);
-    const rows = await h.platform.db.prepare("SELECT COUNT(*) AS n FROM sessions WHERE client_reference_id = 'idem-1'").first<{ n: number }>();
+    const rows = await h.platform.db
+      .prepare("SELECT COUNT(*) AS n FROM sessions WHERE client_reference_id = 'idem-1'")
+      .first<{ n: number }>();
     expect(rows?.n).toBe(1);
-    const conflict = await h.api("/v1/sessions", { method: "POST", headers, body: JSON.stringify({ clientReferenceId: "idem-2", flow: LIVENESS_FLOW }) });
+    const conflict = await h.api("/v1/sessions", {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ clientReferenceId: "idem-2", flow: LIVENESS_FLOW }),
+    });
     await problem(conflict, 409, "ERR_IDEMPOTENCY_CONFLICT");
   });
 
   it("creates exactly one session when the same key races", async () => {
     const body = JSON.stringify({ clientReferenceId: "idem-race", flow: LIVENESS_FLOW });
     const responses = await Promise.all(
-      Array.from({ length: 5 }, () => h.api("/v1/sessions", { method: "POST", body, headers: { "idempotency-key": "race-1" } })),
+      Array.from({ length: 5 }, () =>
+        h.api("/v1/sessions", { method: "POST", body, headers: { "idempotency-key": "race-1" } }),
+      ),
     );
-    const ids = new Set(await Promise.all(responses.map(async (r) => ((await r.json()) as { session: { id: string } }).session.id)));
+    const ids = new Set(
+      await Promise.all(
+        responses.map(async (r) => ((await r.json()) as { session: { id: string } }).session.id),
+      ),
+    );
     expect(ids.size).toBe(1);
   });
 });
@@ -181,7 +287,10 @@ describe("reading sessions", () => {
   it("lists newest first with cursor pagination and filters", async () => {
     const tenant = await h.newTenant("lister");
     const created: string[] = [];
-    for (let i = 0; i < 5; i++) created.push((await createSession(h, { clientReferenceId: i % 2 ? "odd" : "even" }, tenant.apiKey)).session.id);
+    for (let i = 0; i < 5; i++)
+      created.push(
+        (await createSession(h, { clientReferenceId: i % 2 ? "odd" : "even" }, tenant.apiKey)).session.id,
+      );
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
@@ -195,9 +304,13 @@ describe("reading sessions", () => {
       cursor = page.nextCursor;
     } while (cursor);
     expect(seen).toEqual([...created].reverse());
-    const odd = (await (await h.api("/v1/sessions?clientReferenceId=odd", { key: tenant.apiKey })).json()) as { data: unknown[] };
+    const odd = (await (
+      await h.api("/v1/sessions?clientReferenceId=odd", { key: tenant.apiKey })
+    ).json()) as { data: unknown[] };
     expect(odd.data).toHaveLength(2);
-    const status = (await (await h.api("/v1/sessions?status=complete", { key: tenant.apiKey })).json()) as { data: unknown[] };
+    const status = (await (await h.api("/v1/sessions?status=complete", { key: tenant.apiKey })).json()) as {
+      data: unknown[];
+    };
     expect(status.data).toHaveLength(0);
     await problem(await h.api("/v1/sessions?cursor=garbage", { key: tenant.apiKey }), 400, "ERR_VALIDATION");
     await problem(await h.api("/v1/sessions?limit=1000", { key: tenant.apiKey }), 400, "ERR_VALIDATION");
@@ -217,7 +330,10 @@ describe("client secret refresh and cancel", () => {
     const body = (await res.json()) as { clientSecret: { secret: string; expiresAt: string } };
     expect(body.clientSecret.secret).not.toBe(clientSecret.secret);
     expect(Date.parse(body.clientSecret.expiresAt) - Date.now()).toBeLessThanOrEqual(600_000);
-    const stored = await h.platform.db.prepare("SELECT client_secret_hash FROM sessions WHERE id = ?").bind(session.id).first<{ client_secret_hash: string }>();
+    const stored = await h.platform.db
+      .prepare("SELECT client_secret_hash FROM sessions WHERE id = ?")
+      .bind(session.id)
+      .first<{ client_secret_hash: string }>();
     expect(stored?.client_secret_hash).not.toContain(body.clientSecret.secret);
   });
 
@@ -227,10 +343,20 @@ describe("client secret refresh and cancel", () => {
     expect(res.status).toBe(200);
     const body = (await res.json()) as { session: { status: string; incompleteReason: string } };
     expect(body.session).toMatchObject({ status: "incomplete", incompleteReason: "cancelled" });
-    const hook = await h.receiver.waitFor((w) => w.json.type === "session.incomplete" && w.json.data.session.id === session.id);
+    const hook = await h.receiver.waitFor(
+      (w) => w.json.type === "session.incomplete" && w.json.data.session.id === session.id,
+    );
     expect(hook.json.data.session.incompleteReason).toBe("cancelled");
-    await problem(await h.api(`/v1/sessions/${session.id}/cancel`, { method: "POST" }), 409, "ERR_SESSION_STATE");
-    await problem(await h.api(`/v1/sessions/${session.id}/client-secret`, { method: "POST" }), 409, "ERR_SESSION_STATE");
+    await problem(
+      await h.api(`/v1/sessions/${session.id}/cancel`, { method: "POST" }),
+      409,
+      "ERR_SESSION_STATE",
+    );
+    await problem(
+      await h.api(`/v1/sessions/${session.id}/client-secret`, { method: "POST" }),
+      409,
+      "ERR_SESSION_STATE",
+    );
   });
 });
 
@@ -238,10 +364,20 @@ describe("OpenAPI", () => {
   it("serves an OpenAPI 3.1 document generated from the request schemas", async () => {
     const res = await h.api("/openapi.json", { key: "" });
     expect(res.status).toBe(200);
-    const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, unknown> } };
+    const doc = (await res.json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, unknown>>;
+      components: { schemas: Record<string, unknown> };
+    };
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(["/v1/sessions", "/v1/sessions/{id}", "/v1/sessions/{id}/cancel", "/v1/sessions/{id}/client-secret", "/v1/webhook-endpoints"]),
+      expect.arrayContaining([
+        "/v1/sessions",
+        "/v1/sessions/{id}",
+        "/v1/sessions/{id}/cancel",
+        "/v1/sessions/{id}/client-secret",
+        "/v1/webhook-endpoints",
+      ]),
     );
     expect(doc.components.schemas).toHaveProperty("CreateSession");
     expect(doc.components.schemas).toHaveProperty("FlowNode");

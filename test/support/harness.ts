@@ -4,8 +4,8 @@
  * registered for a fresh tenant, and small helpers for API calls.
  */
 import { join } from "node:path";
-import { ensureDevCerts, type DevCerts } from "../../scripts/lib/dev-certs.ts";
-import { provisionTenant, type ProvisionedTenant } from "../../scripts/lib/dev-tenant.ts";
+import { type DevCerts, ensureDevCerts } from "../../scripts/lib/dev-certs.ts";
+import { type ProvisionedTenant, provisionTenant } from "../../scripts/lib/dev-tenant.ts";
 import { type Platform, type PlatformOptions, REPO, startPlatform } from "../../scripts/lib/platform.ts";
 import { startTokenizer, type TokenizerProcess } from "../../scripts/lib/tokenizer-process.ts";
 import { type FixedTokenizer, startFixedTokenizer } from "./fixed-tokenizer.ts";
@@ -42,7 +42,8 @@ export function testCerts(): DevCerts {
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const certs = testCerts();
-  const tokenizer = options.tokenizer === "real" ? await startTokenizer(certs) : await startFixedTokenizer(certs);
+  const tokenizer =
+    options.tokenizer === "real" ? await startTokenizer(certs) : await startFixedTokenizer(certs);
   const receiver = await startWebhookReceiver();
   const platform = await startPlatform({
     tokenizerUrl: tokenizer.url,
@@ -54,13 +55,19 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     const { key, ...rest } = init;
     const headers = new Headers(rest.headers);
     if (key !== "") headers.set("authorization", `Bearer ${key ?? harness.tenant.apiKey}`);
-    if (rest.body !== undefined && !headers.has("content-type")) headers.set("content-type", "application/json");
+    if (rest.body !== undefined && !headers.has("content-type"))
+      headers.set("content-type", "application/json");
     return fetch(new URL(path, platform.url), { ...rest, headers });
   };
   const newTenant = async (name: string) => {
     const tenant = await provisionTenant(platform.db, name);
-    const res = await api("/v1/webhook-endpoints", { method: "POST", key: tenant.apiKey, body: JSON.stringify({ url: receiver.url }) });
-    if (res.status !== 201) throw new Error(`webhook endpoint registration failed: ${res.status} ${await res.text()}`);
+    const res = await api("/v1/webhook-endpoints", {
+      method: "POST",
+      key: tenant.apiKey,
+      body: JSON.stringify({ url: receiver.url }),
+    });
+    if (res.status !== 201)
+      throw new Error(`webhook endpoint registration failed: ${res.status} ${await res.text()}`);
     const { secret } = (await res.json()) as { secret: string };
     return { ...tenant, webhookSecret: secret };
   };
@@ -85,7 +92,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 export const LIVENESS_FLOW = [
   { id: "start", type: "start", next: "perm" },
   { id: "perm", type: "permissions", outcomes: { granted: "live", denied: "done" } },
-  { id: "live", type: "liveness", challenges: 0, minSeconds: 3, outcomes: { live: "done", spoof: "done", no_face: "done", inconclusive: "done" } },
+  {
+    id: "live",
+    type: "liveness",
+    challenges: 0,
+    minSeconds: 3,
+    outcomes: { live: "done", spoof: "done", no_face: "done", inconclusive: "done" },
+  },
   { id: "done", type: "end" },
 ];
 
@@ -96,5 +109,8 @@ export async function createSession(h: Harness, body: Record<string, unknown> = 
     ...(key ? { key } : {}),
   });
   if (res.status !== 201) throw new Error(`create failed: ${res.status} ${await res.text()}`);
-  return (await res.json()) as { session: { id: string; status: string }; clientSecret: { secret: string; url: string; expiresAt: string } };
+  return (await res.json()) as {
+    session: { id: string; status: string };
+    clientSecret: { secret: string; url: string; expiresAt: string };
+  };
 }

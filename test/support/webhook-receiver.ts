@@ -7,7 +7,11 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 export interface ReceivedWebhook {
   headers: IncomingHttpHeaders;
   body: string;
-  json: { type: string; timestamp: string; data: { session: { id: string; status: string; incompleteReason: string | null; report: unknown } } };
+  json: {
+    type: string;
+    timestamp: string;
+    data: { session: { id: string; status: string; incompleteReason: string | null; report: unknown } };
+  };
 }
 
 export interface WebhookReceiver {
@@ -32,7 +36,11 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
         return;
       }
       const body = Buffer.concat(chunks).toString("utf8");
-      const hook: ReceivedWebhook = { headers: req.headers, body, json: JSON.parse(body) as ReceivedWebhook["json"] };
+      const hook: ReceivedWebhook = {
+        headers: req.headers,
+        body,
+        json: JSON.parse(body) as ReceivedWebhook["json"],
+      };
       received.push(hook);
       res.writeHead(204).end();
       for (const w of [...waiters]) {
@@ -56,7 +64,15 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       const hit = received.find(predicate);
       if (hit) return Promise.resolve(hit);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no matching webhook within ${timeoutMs} ms (got ${received.map((r) => r.json.type).join(", ")})`)), timeoutMs);
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `no matching webhook within ${timeoutMs} ms (got ${received.map((r) => r.json.type).join(", ")})`,
+              ),
+            ),
+          timeoutMs,
+        );
         waiters.push({
           predicate,
           resolve: (w) => {

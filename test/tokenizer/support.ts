@@ -32,6 +32,7 @@ export interface RunningService {
 
 /** One cert set per test run directory; the service gets its own empty cwd and TMPDIR. */
 export async function startService(
+  extraEnv: Record<string, string> = {},
   root = mkdtempSync(join(tmpdir(), "facet-tok-")),
 ): Promise<RunningService> {
   const certs = ensureDevCerts(join(root, "certs"));
@@ -45,6 +46,7 @@ export async function startService(
       TOKENIZER_TLS_CERT: certs.server.cert,
       TOKENIZER_TLS_KEY: certs.server.key,
       TOKENIZER_CLIENT_CA: certs.ca.cert,
+      ...extraEnv,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -54,7 +56,7 @@ export async function startService(
     err += d.toString("latin1");
   });
   const ready = await new Promise<{ url: string }>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`service not ready: ${err}`)), 15_000);
+    const timer = setTimeout(() => rej(new Error(`service not ready: ${err}`)), 60_000);
     child.stdout?.on("data", (d: Buffer) => {
       out += d.toString("latin1");
       const line = out.split("\n")[0];

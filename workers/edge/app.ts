@@ -52,7 +52,11 @@ export function buildApp() {
   });
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
-    info: { title: "Facet API", version: "1.0.0", description: "Identity verification: sessions, reports, webhooks." },
+    info: {
+      title: "Facet API",
+      version: "1.0.0",
+      description: "Identity verification: sessions, reports, webhooks.",
+    },
     security: [{ apiKey: [] }],
   });
   app.get("/healthz", (c) => c.json({ ok: true }));
@@ -75,7 +79,10 @@ export function buildApp() {
     // Unknown errors: 500 with no internals, never downgraded (house-style 5). Log the class
     // only; messages may quote request data.
     console.error(`unhandled ${error.name} on ${c.req.method} ${new URL(c.req.url).pathname}`);
-    return c.body(JSON.stringify(internalProblem()), 500, { "content-type": PROBLEM, "cache-control": "no-store" });
+    return c.body(JSON.stringify(internalProblem()), 500, {
+      "content-type": PROBLEM,
+      "cache-control": "no-store",
+    });
   });
 
   return app;

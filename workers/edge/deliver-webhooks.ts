@@ -30,7 +30,10 @@ export async function deliverBatch(batch: MessageBatch<DeliveryMessage>, env: En
       .from(webhookEndpoints)
       .where(and(eq(webhookEndpoints.id, endpointId), eq(webhookEndpoints.tenantId, tenantId)));
     if (!endpoint?.enabled) {
-      await db.update(deliveries).set({ status: "failed", lastError: "endpoint disabled or deleted" }).where(eq(deliveries.id, deliveryId));
+      await db
+        .update(deliveries)
+        .set({ status: "failed", lastError: "endpoint disabled or deleted" })
+        .where(eq(deliveries.id, deliveryId));
       message.ack();
       continue;
     }
@@ -41,7 +44,12 @@ export async function deliverBatch(batch: MessageBatch<DeliveryMessage>, env: En
       error = `refused target: ${verdict.reason}`;
     } else {
       try {
-        const headers = await webhookHeaders(endpoint.secret, deliveryId, Math.floor(Date.now() / 1000), body);
+        const headers = await webhookHeaders(
+          endpoint.secret,
+          deliveryId,
+          Math.floor(Date.now() / 1000),
+          body,
+        );
         const response = await fetch(verdict.url, {
           method: "POST",
           headers: { ...headers, "content-type": "application/json", "user-agent": "Facet-Webhooks/1" },
@@ -60,11 +68,20 @@ export async function deliverBatch(batch: MessageBatch<DeliveryMessage>, env: En
     if (error === null) {
       await db
         .update(deliveries)
-        .set({ status: "delivered", attempts, lastStatusCode: statusCode, lastError: null, deliveredAt: Date.now() })
+        .set({
+          status: "delivered",
+          attempts,
+          lastStatusCode: statusCode,
+          lastError: null,
+          deliveredAt: Date.now(),
+        })
         .where(eq(deliveries.id, deliveryId));
       message.ack();
     } else if (attempts >= MAX_ATTEMPTS) {
-      await db.update(deliveries).set({ status: "dead", attempts, lastStatusCode: statusCode, lastError: error }).where(eq(deliveries.id, deliveryId));
+      await db
+        .update(deliveries)
+        .set({ status: "dead", attempts, lastStatusCode: statusCode, lastError: error })
+        .where(eq(deliveries.id, deliveryId));
       message.ack();
     } else {
       await db

@@ -12,9 +12,13 @@ export const validationHook: Hook<unknown, EdgeEnv, string, unknown> = (result) 
   if (!result.success) {
     const issues = result.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
     const first = issues[0];
-    throw new FacetError("ERR_VALIDATION", first ? `${first.path || "body"}: ${first.message}` : "invalid request", {
-      extensions: { issues },
-    });
+    throw new FacetError(
+      "ERR_VALIDATION",
+      first ? `${first.path || "body"}: ${first.message}` : "invalid request",
+      {
+        extensions: { issues },
+      },
+    );
   }
 };
 
@@ -30,7 +34,10 @@ export function problemResponses(...statuses: number[]) {
   return Object.fromEntries(
     statuses.map((s) => [
       s,
-      { description: DESCRIPTIONS[s] ?? "Error", content: { "application/problem+json": { schema: ProblemSchema } } },
+      {
+        description: DESCRIPTIONS[s] ?? "Error",
+        content: { "application/problem+json": { schema: ProblemSchema } },
+      },
     ]),
   );
 }

@@ -11,16 +11,18 @@ import { sha256Hex } from "../../../lib/crypto/hash.ts";
 import { sessions } from "../../../lib/db/schema.ts";
 import { FacetError } from "../../../lib/errors.ts";
 import { emitSessionEvent } from "../../../lib/events.ts";
+import type { NetworkSignals } from "../../../lib/features.ts";
 import { FlowSchema } from "../../../lib/flow.ts";
 import { toSessionView } from "../../../lib/sessions/view.ts";
 import { PROTOCOL } from "../../../lib/widget-protocol.ts";
-import type { NetworkSignals } from "../../../lib/features.ts";
 import type { EdgeEnv } from "../env.ts";
 
 export const connectRoutes = new Hono<EdgeEnv>();
 
 /** Hosting and cloud ASNs seen in automated attacks; a short, documented seed list (docs/signals.md). */
-const DATACENTER_ASNS = new Set([16509, 14618, 15169, 396982, 8075, 14061, 63949, 24940, 16276, 20473, 45102, 13335]);
+const DATACENTER_ASNS = new Set([
+  16509, 14618, 15169, 396982, 8075, 14061, 63949, 24940, 16276, 20473, 45102, 13335,
+]);
 
 function networkSignals(request: Request, now: number): NetworkSignals {
   const cf = request.cf as IncomingRequestCfProperties | undefined;
@@ -31,15 +33,30 @@ function networkSignals(request: Request, now: number): NetworkSignals {
   let localHour = new Date(now).getUTCHours();
   if (timezone) {
     try {
-      const parts = new Intl.DateTimeFormat("en-US", { timeZone: timezone, hour: "numeric", hourCycle: "h23", timeZoneName: "longOffset" }).formatToParts(new Date(now));
+      const parts = new Intl.DateTimeFormat("en-US", {
+        timeZone: timezone,
+        hour: "numeric",
+        hourCycle: "h23",
+        timeZoneName: "longOffset",
+      }).formatToParts(new Date(now));
       localHour = Number(parts.find((p) => p.type === "hour")?.value ?? localHour) % 24;
-      const offset = /GMT([+-])(\d{2}):(\d{2})/.exec(parts.find((p) => p.type === "timeZoneName")?.value ?? "");
-      ipTimezoneOffsetMin = offset ? (offset[1] === "-" ? -1 : 1) * (Number(offset[2]) * 60 + Number(offset[3])) : 0;
+      const offset = /GMT([+-])(\d{2}):(\d{2})/.exec(
+        parts.find((p) => p.type === "timeZoneName")?.value ?? "",
+      );
+      ipTimezoneOffsetMin = offset
+        ? (offset[1] === "-" ? -1 : 1) * (Number(offset[2]) * 60 + Number(offset[3]))
+        : 0;
     } catch {
       ipTimezoneOffsetMin = null;
     }
   }
-  return { country, asn, datacenterAsn: asn !== null && DATACENTER_ASNS.has(asn), ipTimezoneOffsetMin, localHour };
+  return {
+    country,
+    asn,
+    datacenterAsn: asn !== null && DATACENTER_ASNS.has(asn),
+    ipTimezoneOffsetMin,
+    localHour,
+  };
 }
 
 connectRoutes.get("/", async (c) => {
@@ -49,7 +66,10 @@ connectRoutes.get("/", async (c) => {
   const offered = (c.req.header("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
   const secret = offered.find((p) => CLIENT_SECRET_PATTERN.test(p));
   if (!offered.includes(PROTOCOL) || !secret) {
-    throw new FacetError("ERR_CLIENT_SECRET_INVALID", `Offer the subprotocols "${PROTOCOL}" and the client secret.`);
+    throw new FacetError(
+      "ERR_CLIENT_SECRET_INVALID",
+      `Offer the subprotocols "${PROTOCOL}" and the client secret.`,
+    );
   }
   const now = Date.now();
   const { db } = c.var;
@@ -80,6 +100,8 @@ connectRoutes.get("/", async (c) => {
     expiresAt: row.expiresAt,
     network: networkSignals(c.req.raw, now),
   });
-  c.executionCtx.waitUntil(emitSessionEvent(db, c.env.EVENTS, row.tenantId, "session.started", toSessionView(row, null), now));
+  c.executionCtx.waitUntil(
+    emitSessionEvent(db, c.env.EVENTS, row.tenantId, "session.started", toSessionView(row, null), now),
+  );
   return stub.fetch(c.req.raw);
 });

@@ -53,7 +53,9 @@ sessionRoutes.openapi(createSession, async (c) => {
     const first = verdict.errors[0];
     throw new FacetError(
       "ERR_INVALID_FLOW",
-      first ? `${first.rule}${first.nodeId ? ` at node "${first.nodeId}"` : ""}: ${first.message}` : "invalid flow",
+      first
+        ? `${first.rule}${first.nodeId ? ` at node "${first.nodeId}"` : ""}: ${first.message}`
+        : "invalid flow",
       { extensions: { errors: verdict.errors } },
     );
   }
@@ -96,11 +98,20 @@ sessionRoutes.openapi(createSession, async (c) => {
     finishedAt: null,
     expiresAt: now + Number(c.env.SESSION_TTL_SECONDS) * 1000,
   };
-  const audit = { id: newId("aud"), tenantId, actor: c.var.apiKeyId, action: "session.create", target: id, at: now };
+  const audit = {
+    id: newId("aud"),
+    tenantId,
+    actor: c.var.apiKeyId,
+    action: "session.create",
+    target: id,
+    at: now,
+  };
   try {
     if (idempotencyKey !== undefined) {
       await db.batch([
-        db.insert(idempotencyKeys).values({ tenantId, key: idempotencyKey, requestHash, sessionId: id, createdAt: now }),
+        db
+          .insert(idempotencyKeys)
+          .values({ tenantId, key: idempotencyKey, requestHash, sessionId: id, createdAt: now }),
         db.insert(sessions).values(row),
         db.insert(auditLog).values(audit),
       ]);
@@ -146,7 +157,10 @@ async function replayIdempotent(
     .where(and(eq(idempotencyKeys.tenantId, tenantId), eq(idempotencyKeys.key, key)));
   if (!existing) return null;
   if (existing.requestHash !== requestHash) {
-    throw new FacetError("ERR_IDEMPOTENCY_CONFLICT", "This Idempotency-Key was used with a different request body.");
+    throw new FacetError(
+      "ERR_IDEMPOTENCY_CONFLICT",
+      "This Idempotency-Key was used with a different request body.",
+    );
   }
   return { sessionId: existing.sessionId };
 }
@@ -161,9 +175,13 @@ async function replayResponse(c: Parameters<Parameters<typeof sessionRoutes.open
   const [row] = await db.select().from(sessions).where(eq(sessions.id, replay.sessionId));
   if (!row) throw new FacetError("ERR_INTERNAL");
   if (row.status !== "created") {
-    throw new FacetError("ERR_SESSION_STATE", "The session created under this Idempotency-Key has already started.", {
-      extensions: { sessionId: row.id },
-    });
+    throw new FacetError(
+      "ERR_SESSION_STATE",
+      "The session created under this Idempotency-Key has already started.",
+      {
+        extensions: { sessionId: row.id },
+      },
+    );
   }
   const secret = await issueClientSecret(Number(c.env.CLIENT_SECRET_TTL_SECONDS));
   await db
@@ -190,16 +208,24 @@ const getSession = createRoute({
   path: "/{id}",
   summary: "Get a session, with its report once it has ended",
   request: { params: SessionIdParamSchema },
-  responses: { 200: { description: "The session", ...json(SessionEnvelopeSchema) }, ...problemResponses(401, 404, 429) },
+  responses: {
+    200: { description: "The session", ...json(SessionEnvelopeSchema) },
+    ...problemResponses(401, 404, 429),
+  },
 });
 
 sessionRoutes.openapi(getSession, async (c) => {
   const { id } = c.req.valid("param");
   const session = await loadSessionView(c.var.db, c.var.tenantId, id);
   if (!session) throw new FacetError("ERR_NOT_FOUND", `No session ${id}.`);
-  await c.var.db
-    .insert(auditLog)
-    .values({ id: newId("aud"), tenantId: c.var.tenantId, actor: c.var.apiKeyId, action: "session.read", target: id, at: Date.now() });
+  await c.var.db.insert(auditLog).values({
+    id: newId("aud"),
+    tenantId: c.var.tenantId,
+    actor: c.var.apiKeyId,
+    action: "session.read",
+    target: id,
+    at: Date.now(),
+  });
   return c.json({ session }, 200);
 });
 
@@ -228,7 +254,10 @@ const listSessions = createRoute({
   path: "/",
   summary: "List sessions, newest first",
   request: { query: ListSessionsQuerySchema },
-  responses: { 200: { description: "A page of sessions", ...json(SessionListSchema) }, ...problemResponses(400, 401, 429) },
+  responses: {
+    200: { description: "A page of sessions", ...json(SessionListSchema) },
+    ...problemResponses(400, 401, 429),
+  },
 });
 
 sessionRoutes.openapi(listSessions, async (c) => {
@@ -255,7 +284,12 @@ sessionRoutes.openapi(listSessions, async (c) => {
     .limit(q.limit + 1);
   const page = rows.slice(0, q.limit);
   const data = await Promise.all(
-    page.map(async (row) => toSessionView(row, row.status === "complete" || row.status === "incomplete" ? await loadReport(db, row.id) : null)),
+    page.map(async (row) =>
+      toSessionView(
+        row,
+        row.status === "complete" || row.status === "incomplete" ? await loadReport(db, row.id) : null,
+      ),
+    ),
   );
   const last = page.at(-1);
   return c.json({ data, nextCursor: rows.length > q.limit && last ? encodeCursor(last) : null }, 200);
@@ -267,7 +301,10 @@ const refreshSecret = createRoute({
   summary: "Issue a new client secret for a session that has not started",
   request: { params: SessionIdParamSchema },
   responses: {
-    200: { description: "A new client secret; the previous one stops working", ...json(CreateSessionResponseSchema) },
+    200: {
+      description: "A new client secret; the previous one stops working",
+      ...json(CreateSessionResponseSchema),
+    },
     ...problemResponses(401, 404, 409, 429),
   },
 });
@@ -284,7 +321,10 @@ sessionRoutes.openapi(refreshSecret, async (c) => {
   if (!row) {
     const existing = await loadSessionView(db, tenantId, id);
     if (!existing) throw new FacetError("ERR_NOT_FOUND", `No session ${id}.`);
-    throw new FacetError("ERR_SESSION_STATE", `Session is ${existing.status}; only a session not yet started gets a new secret.`);
+    throw new FacetError(
+      "ERR_SESSION_STATE",
+      `Session is ${existing.status}; only a session not yet started gets a new secret.`,
+    );
   }
   return c.json(
     {
@@ -305,19 +345,32 @@ const cancelSession = createRoute({
   path: "/{id}/cancel",
   summary: "Cancel a session; it ends incomplete with reason `cancelled`",
   request: { params: SessionIdParamSchema },
-  responses: { 200: { description: "The cancelled session", ...json(SessionEnvelopeSchema) }, ...problemResponses(401, 404, 409, 429) },
+  responses: {
+    200: { description: "The cancelled session", ...json(SessionEnvelopeSchema) },
+    ...problemResponses(401, 404, 409, 429),
+  },
 });
 
 sessionRoutes.openapi(cancelSession, async (c) => {
   const { id } = c.req.valid("param");
   const { db, tenantId } = c.var;
   const now = Date.now();
-  const [row] = await db.select().from(sessions).where(and(eq(sessions.id, id), eq(sessions.tenantId, tenantId)));
+  const [row] = await db
+    .select()
+    .from(sessions)
+    .where(and(eq(sessions.id, id), eq(sessions.tenantId, tenantId)));
   if (!row) throw new FacetError("ERR_NOT_FOUND", `No session ${id}.`);
   if (row.status === "complete" || row.status === "incomplete") {
     throw new FacetError("ERR_SESSION_STATE", `Session already ended (${row.status}).`);
   }
-  await db.insert(auditLog).values({ id: newId("aud"), tenantId, actor: c.var.apiKeyId, action: "session.cancel", target: id, at: now });
+  await db.insert(auditLog).values({
+    id: newId("aud"),
+    tenantId,
+    actor: c.var.apiKeyId,
+    action: "session.cancel",
+    target: id,
+    at: now,
+  });
   if (row.status === "in_progress") {
     // The session's Durable Object owns a running session: it ends it, writes the report and
     // emits the event exactly once.

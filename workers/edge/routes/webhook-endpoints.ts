@@ -16,7 +16,12 @@ import { problemResponses, validationHook } from "../openapi.ts";
 export const webhookEndpointRoutes = new OpenAPIHono<EdgeEnv>({ defaultHook: validationHook });
 
 const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
-const IdParam = z.object({ id: z.string().regex(/^whe_[A-Za-z0-9_-]{10,40}$/).openapi({ param: { name: "id", in: "path" } }) });
+const IdParam = z.object({
+  id: z
+    .string()
+    .regex(/^whe_[A-Za-z0-9_-]{10,40}$/)
+    .openapi({ param: { name: "id", in: "path" } }),
+});
 
 type EndpointRow = typeof webhookEndpoints.$inferSelect;
 const view = (row: EndpointRow) => ({
@@ -75,10 +80,16 @@ webhookEndpointRoutes.openapi(
     method: "get",
     path: "/",
     summary: "List webhook endpoints",
-    responses: { 200: { description: "Endpoints", ...json(z.object({ data: z.array(WebhookEndpointSchema) })) }, ...problemResponses(401, 429) },
+    responses: {
+      200: { description: "Endpoints", ...json(z.object({ data: z.array(WebhookEndpointSchema) })) },
+      ...problemResponses(401, 429),
+    },
   }),
   async (c) => {
-    const rows = await c.var.db.select().from(webhookEndpoints).where(eq(webhookEndpoints.tenantId, c.var.tenantId));
+    const rows = await c.var.db
+      .select()
+      .from(webhookEndpoints)
+      .where(eq(webhookEndpoints.tenantId, c.var.tenantId));
     return c.json({ data: rows.map(view) }, 200);
   },
 );

@@ -1,0 +1,141 @@
+/**
+ * Aggregates per-frame face observations into one `FaceWindow` (lib/features.ts). Model-agnostic:
+ * any face engine that yields boxes, head pose and a Face Mesh–topology landmark set feeds it.
+ * Thresholds are documented where they are set; they are first estimates to be calibrated on the
+ * liveness analyzer's data, not tuned values.
+ */
+import type { FaceWindow } from "../../../lib/features.ts";
+import {
+  eyeAspectRatio,
+  faceWidth,
+  homographyFit,
+  irisOffset,
+  mouthAperture,
+  noseAffine,
+  type Point,
+} from "./face-geometry.ts";
+
+export interface FaceObservation {
+  /** faces found in the frame, largest first */
+  faces: {
+    box: readonly [number, number, number, number];
+    yawRad: number;
+    pitchRad: number;
+    mesh: Point[];
+  }[];
+  frameWidth: number;
+  frameHeight: number;
+}
+
+/** EAR below this is a closed eye (Soukupová & Čech use ≈ 0.2). */
+const EAR_CLOSED = 0.2;
+/** EAR at which openness reads 1. */
+const EAR_WIDE = 0.35;
+/** Head turned further than this is looking away from the screen. */
+const GAZE_YAW_DEG = 25;
+const GAZE_PITCH_DEG = 20;
+/** Iris further than this from the eye's centre (fraction of eye width) looks off screen. */
+const GAZE_IRIS_OFFSET = 0.2;
+/** Pairs with less RMS landmark motion than this (fraction of face width) carry no planarity evidence. */
+const MIN_MOTION = 0.004;
+
+const clamp01 = (v: number): number => (Number.isFinite(v) ? Math.min(1, Math.max(0, v)) : 0);
+const range = (values: readonly number[]): number =>
+  values.length ? Math.max(...values) - Math.min(...values) : 0;
+const deg = (rad: number): number => (rad * 180) / Math.PI;
+
+export class FaceWindowAccumulator {
+  #frames = 0;
+  #single = 0;
+  #multi = 0;
+  #area: number[] = [];
+  #yaw: number[] = [];
+  #pitch: number[] = [];
+  #openness: number[] = [];
+  #blinks = 0;
+  #eyeWasOpen = true;
+  #mouth: number[] = [];
+  #offScreen = 0;
+  #nose: [number, number][] = [];
+  #planarity: number[] = [];
+  #jitter: number[] = [];
+  #previousMesh: Point[] | null = null;
+
+  add(observation: FaceObservation): void {
+    this.#frames++;
+    const [face] = observation.faces;
+    if (observation.faces.length >= 2) this.#multi++;
+    else if (face) this.#single++;
+    if (!face) {
+      this.#previousMesh = null;
+      return;
+    }
+    const [, , w, h] = face.box;
+    this.#area.push((w * h) / (observation.frameWidth * observation.frameHeight));
+    this.#yaw.push(deg(face.yawRad));
+    this.#pitch.push(deg(face.pitchRad));
+    const mesh = face.mesh;
+    if (mesh.length < 468) {
+      this.#previousMesh = null;
+      return;
+    }
+    const ear = eyeAspectRatio(mesh);
+    this.#openness.push(clamp01(ear / EAR_WIDE));
+    const open = ear >= EAR_CLOSED;
+    if (this.#eyeWasOpen && !open) this.#blinks++;
+    this.#eyeWasOpen = open;
+    this.#mouth.push(clamp01(mouthAperture(mesh)));
+    const iris = irisOffset(mesh);
+    const away =
+      Math.abs(deg(face.yawRad)) > GAZE_YAW_DEG ||
+      Math.abs(deg(face.pitchRad)) > GAZE_PITCH_DEG ||
+      (iris !== null && Math.abs(iris - 0.5) > GAZE_IRIS_OFFSET);
+    if (away) this.#offScreen++;
+    const nose = noseAffine(mesh);
+    if (nose) this.#nose.push(nose);
+
+    const width = faceWidth(mesh);
+    if (this.#previousMesh && width > 0) {
+      const fit = homographyFit(this.#previousMesh, mesh);
+      if (fit) {
+        this.#jitter.push(fit.residual / width);
+        if (fit.motion / width >= MIN_MOTION) this.#planarity.push(clamp01(1 - fit.residual / fit.motion));
+      }
+    }
+    this.#previousMesh = mesh;
+  }
+
+  finish(): FaceWindow | null {
+    if (this.#frames === 0) return null;
+    const mean = (v: readonly number[]): number => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : 0);
+    const std = (v: readonly number[]): number => {
+      const m = mean(v);
+      return Math.sqrt(mean(v.map((x) => (x - m) ** 2)));
+    };
+    const withFace = this.#single + this.#multi;
+    return {
+      framesAnalyzed: Math.min(600, this.#frames),
+      facePresentRatio: clamp01(this.#single / this.#frames),
+      multiFaceRatio: clamp01(this.#multi / this.#frames),
+      faceAreaMean: clamp01(mean(this.#area)),
+      yawRangeDeg: Math.min(180, range(this.#yaw)),
+      pitchRangeDeg: Math.min(180, range(this.#pitch)),
+      blinkCount: Math.min(100, this.#blinks),
+      eyeOpennessMean: clamp01(mean(this.#openness)),
+      mouthApertureStd: clamp01(std(this.#mouth)),
+      gazeOffScreenRatio: withFace ? clamp01(this.#offScreen / withFace) : 0,
+      // No moving pair is no evidence of depth: report planar (the conservative reading for liveness).
+      planarity: this.#planarity.length ? clamp01(mean(this.#planarity)) : 1,
+      depthVariation: clamp01(
+        Math.hypot(range(this.#nose.map((n) => n[0])), range(this.#nose.map((n) => n[1]))),
+      ),
+      landmarkJitter: clamp01(mean(this.#jitter)),
+    };
+  }
+
+  dispose(): void {
+    this.#previousMesh = null;
+    this.#nose = [];
+    this.#area = [];
+  }
+}
