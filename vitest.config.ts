@@ -1,6 +1,6 @@
 /**
  * One vitest run for every layer. Workers run inside workerd (Miniflare, started by
- * test/support/platform.ts from the same bundles `npm run deploy -- --dry-run` builds); the
+ * scripts/lib/platform.ts from the same bundles `npm run deploy -- --dry-run` builds); the
  * tokenization service runs as a real Node process with real TLS.
  */
 import { defineConfig } from "vitest/config";

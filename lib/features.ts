@@ -11,7 +11,7 @@
  *
  * The schema is versioned (`FEATURES_SCHEMA`). Workers validate every tokenizer reply against
  * it (house-style 4: validate at every trust boundary); analyzers receive only their slice
- * (see `lib/analyzer-slices.ts`).
+ * (see `durable-objects/session/slices.ts`).
  */
 import { z } from "zod";
 

@@ -24,6 +24,7 @@ export interface Ending {
 
 export interface CompletionInput extends SessionEvidence {
   tokenizerFailures: number;
+  shedWindows: number;
   policy: FusionPolicy;
 }
 
@@ -51,6 +52,13 @@ export async function completeSession(
       component: "tokenizer",
       code: "TOKENIZER_WINDOWS_LOST",
       detail: `${input.tokenizerFailures} media window(s) could not be tokenized and were discarded`,
+    });
+  }
+  if (input.shedWindows > 0) {
+    degraded.push({
+      component: "session",
+      code: "WINDOWS_SHED",
+      detail: `${input.shedWindows} media window(s) were dropped because tokenization fell behind`,
     });
   }
   for (const name of ANALYZERS) {

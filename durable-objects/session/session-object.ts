@@ -52,6 +52,8 @@ export const SessionConfigSchema = z.object({
   providedData: z.record(z.string(), z.unknown()),
   expiresAt: z.number(),
   network: NetworkSignalsSchema,
+  /** the tenant's decision thresholds (GET|PUT /v1/settings); the policy's defaults otherwise */
+  thresholds: z.object({ review: z.number(), reject: z.number() }).nullable(),
 });
 export type SessionConfig = z.infer<typeof SessionConfigSchema>;
 
@@ -70,6 +72,8 @@ type Persisted = z.infer<typeof PersistedSchema>;
 interface LivenessState {
   node: Extract<FlowNode, { type: "liveness" }>;
   firstWindow: number;
+  /** windows processed (tokenized or lost) when the node began: its clock */
+  firstProcessed: number;
   challenges: ChallengeAction[];
   /** window index at which each issued challenge was shown, and whether it was answered */
   issued: { at: number; passed: boolean }[];
@@ -79,11 +83,18 @@ interface LivenessState {
 interface ConversationState {
   node: Extract<FlowNode, { type: "conversation" }>;
   firstWindow: number;
+  firstProcessed: number;
   speechWindows: number;
   silentAfterSpeech: number;
   latencyMs: number | null;
   speechMs: number;
   pauses: number;
+}
+
+interface FaceWaitState {
+  node: FlowNode;
+  firstWindow: number;
+  firstProcessed: number;
 }
 
 /** Windows without speech after which a conversation reply is considered finished. */
@@ -105,12 +116,14 @@ export class SessionObject extends DurableObject<Env> {
   #pendingResults = new Map<number, WindowFeatures | null>();
   #nextToProcess = 0;
   #tokenizerFailures = 0;
+  /** windows dropped unsent because the tokenizer was behind (backpressure) */
+  #shedWindows = 0;
   #device: DeviceSignals | null = null;
   #behavior: BehaviorSignals | null = null;
   #turns: ConversationTurn[] = [];
   #liveness: LivenessState | null = null;
   #conversation: ConversationState | null = null;
-  #faceWait: { node: FlowNode; firstWindow: number } | null = null;
+  #faceWait: FaceWaitState | null = null;
   #lastActivity = Date.now();
   #tokens: number = LIMITS.messageBurst;
   #tokensAt = Date.now();
@@ -263,7 +276,11 @@ export class SessionObject extends DurableObject<Env> {
     this.#lastActivity = Date.now();
     if (!this.#takeToken()) return this.#fail(CloseCode.rateExceeded, "ERR_WS_RATE", "message rate exceeded");
     if (typeof data === "string") {
-      if (data.length > LIMITS.maxControlMessageBytes)
+      // UTF-8 bytes, not UTF-16 units: a string of N units is at most 3N bytes.
+      if (
+        data.length > LIMITS.maxControlMessageBytes ||
+        new TextEncoder().encode(data).byteLength > LIMITS.maxControlMessageBytes
+      )
         return this.#fail(CloseCode.tooLarge, "ERR_WS_TOO_LARGE", "control message too large");
       let parsed: unknown;
       try {
@@ -331,6 +348,7 @@ export class SessionObject extends DurableObject<Env> {
     if (this.#inflight.size >= MAX_INFLIGHT_WINDOWS) {
       // The tokenizer is behind: shed this window rather than buffer without bound.
       this.#assembler.release(window);
+      this.#shedWindows += 1;
       this.#pendingResults.set(window.seq, null);
       this.#send({ type: "slow_down", droppedFrames: this.#assembler.droppedFrames });
       void this.#drainResults();
@@ -410,7 +428,14 @@ export class SessionObject extends DurableObject<Env> {
         return;
       case "liveness": {
         const challenges = drawChallenges(node.challenges);
-        this.#liveness = { node, firstWindow: this.#windows.length, challenges, issued: [], deciding: false };
+        this.#liveness = {
+          node,
+          firstWindow: this.#windows.length,
+          firstProcessed: this.#nextToProcess,
+          challenges,
+          issued: [],
+          deciding: false,
+        };
         this.#send({
           type: "node",
           nodeId: node.id,
@@ -424,6 +449,7 @@ export class SessionObject extends DurableObject<Env> {
         this.#conversation = {
           node,
           firstWindow: this.#windows.length,
+          firstProcessed: this.#nextToProcess,
           speechWindows: 0,
           silentAfterSpeech: 0,
           latencyMs: null,
@@ -441,7 +467,7 @@ export class SessionObject extends DurableObject<Env> {
         return;
       case "recognition":
       case "face_compare":
-        this.#faceWait = { node, firstWindow: this.#windows.length };
+        this.#faceWait = { node, firstWindow: this.#windows.length, firstProcessed: this.#nextToProcess };
         this.#send({ type: "node", nodeId: node.id, nodeType: node.type });
         return;
     }
@@ -507,7 +533,8 @@ export class SessionObject extends DurableObject<Env> {
     const maxWindows =
       live.node.minSeconds + live.challenges.length * CHALLENGE_RESPONSE_WINDOWS + FACE_WAIT_WINDOWS;
     if (usable >= live.node.minSeconds && challengesDone) return this.#decideLiveness(live, nodeWindows);
-    if (nodeWindows.length >= maxWindows) {
+    // The node's clock counts lost windows too, so a tokenizer outage cannot stall it.
+    if (this.#nextToProcess - live.firstProcessed >= maxWindows) {
       if (usable === 0) return this.#finishNode(live.node, "no_face");
       return this.#decideLiveness(live, nodeWindows);
     }
@@ -547,7 +574,7 @@ export class SessionObject extends DurableObject<Env> {
   async #progressConversation(conv: ConversationState, features: WindowFeatures | null): Promise<void> {
     const audio = features?.audio;
     const spoke = audio !== null && audio !== undefined && audio.speechRatio >= 0.1;
-    const waited = this.#windows.length - conv.firstWindow;
+    const waited = this.#nextToProcess - conv.firstProcessed;
     if (spoke && audio) {
       if (conv.latencyMs === null)
         conv.latencyMs = Math.max(0, (audio.speechSegments[0]?.startMs ?? 0) + (waited - 1) * 1000);
@@ -587,7 +614,7 @@ export class SessionObject extends DurableObject<Env> {
     await this.#advance(conv.node, pick ? (pick.when === "" ? "fallback" : pick.when) : "fallback");
   }
 
-  async #progressFaceWait(wait: { node: FlowNode; firstWindow: number }, index: number): Promise<void> {
+  async #progressFaceWait(wait: FaceWaitState, index: number): Promise<void> {
     const nodeWindows = this.#windows.slice(wait.firstWindow, index);
     const faces = nodeWindows.filter(isUsableWindow).length;
     if (faces >= 2) {
@@ -595,7 +622,7 @@ export class SessionObject extends DurableObject<Env> {
       // tokenized reference to compare with.
       return this.#finishNode(wait.node, wait.node.type === "recognition" ? "new_subject" : "unavailable");
     }
-    if (nodeWindows.length >= FACE_WAIT_WINDOWS)
+    if (this.#nextToProcess - wait.firstProcessed >= FACE_WAIT_WINDOWS)
       return this.#finishNode(wait.node, wait.node.type === "recognition" ? "no_face" : "unavailable");
   }
 
@@ -634,13 +661,18 @@ export class SessionObject extends DurableObject<Env> {
         turns: this.#turns,
         sessionSeconds: (Date.now() - state.startedAt) / 1000,
         tokenizerFailures: this.#tokenizerFailures,
-        policy: DEFAULT_POLICY,
+        shedWindows: this.#shedWindows,
+        policy: state.config.thresholds
+          ? { ...DEFAULT_POLICY, thresholds: state.config.thresholds }
+          : DEFAULT_POLICY,
       });
     } finally {
       this.#windows = [];
       state.phase = "done";
-      await this.#save();
+      // Nothing of the session stays in the DO once D1 has the outcome (product-spec §7);
+      // the in-memory phase keeps refusing late calls until the object is evicted.
       await this.ctx.storage.deleteAlarm();
+      await this.ctx.storage.deleteAll();
       this.#send({ type: "complete", status: ending.status, reason: ending.reason });
       if (closeCode !== null) {
         try {

@@ -5,7 +5,7 @@
  * zeroized) instead of growing the buffer; the caller tells the client to slow down.
  */
 import type { BatchAudio, BatchFrame } from "../../lib/tokenizer-batch.ts";
-import { zeroize } from "../../lib/tokenizer-batch.ts";
+import { MAX_FRAMES_PER_BATCH, zeroize } from "../../lib/tokenizer-batch.ts";
 import { LIMITS, type MediaHeader, MediaKind, VideoFormat } from "../../lib/widget-protocol.ts";
 
 export const WINDOW_MS = 1000;
@@ -48,6 +48,15 @@ export class WindowAssembler {
     if (this.#current && windowStart < this.#current.startMs) {
       // A late sample from an earlier window: its window has gone to the tokenizer already.
       return { closed, dropped: header.kind === MediaKind.video };
+    }
+    if (
+      header.kind === MediaKind.video &&
+      this.#current &&
+      this.#current.frames.length >= MAX_FRAMES_PER_BATCH
+    ) {
+      // More frames in one second than a batch carries: shed, as for a full buffer.
+      this.droppedFrames += 1;
+      return { closed, dropped: true };
     }
     this.#current ??= {
       seq: this.#nextSeq++,

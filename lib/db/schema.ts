@@ -45,7 +45,7 @@ export const sessions = sqliteTable(
       .references(() => tenants.id),
     clientReferenceId: text("client_reference_id").notNull(),
     status: text("status", { enum: ["created", "in_progress", "complete", "incomplete"] }).notNull(),
-    /** why a session ended incomplete: expired, cancelled, timeout, protocol_error, permissions, error */
+    /** why a session ended incomplete: expired, cancelled, timeout, protocol_error, disconnected, interrupted, error */
     incompleteReason: text("incomplete_reason"),
     zone: text("zone", { enum: ["eu", "us"] }).notNull(),
     locale: text("locale").notNull(),

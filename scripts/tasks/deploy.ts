@@ -14,7 +14,10 @@ import { REPO } from "../lib/platform.ts";
 const LIMIT_BYTES = 64 * 1024 * 1024;
 const dryRun = process.argv.includes("--dry-run");
 const workers = [
-  ...Object.values(ANALYZER_WORKERS).map((w) => ({ name: w.workerName, config: join(REPO, w.folder, "wrangler.toml") })),
+  ...Object.values(ANALYZER_WORKERS).map((w) => ({
+    name: w.workerName,
+    config: join(REPO, w.folder, "wrangler.toml"),
+  })),
   { name: "facet-edge", config: join(REPO, "wrangler.toml") },
 ];
 
@@ -24,7 +27,9 @@ for (const worker of workers) {
   const bundle = await bundleWorker(worker.config, join(REPO, "dist", "deploy", worker.name), true);
   const within = bundle.bytes <= LIMIT_BYTES;
   ok &&= within;
-  console.log(`${within ? "✓" : "✗"} ${worker.name.padEnd(28)} ${mib(bundle.bytes).padStart(10)} of ${mib(LIMIT_BYTES)}  (${bundle.modules.length} modules)`);
+  console.log(
+    `${within ? "✓" : "✗"} ${worker.name.padEnd(28)} ${mib(bundle.bytes).padStart(10)} of ${mib(LIMIT_BYTES)}  (${bundle.modules.length} modules)`,
+  );
 }
 if (!ok) {
   console.error("A bundle is over the size limit.");
@@ -34,8 +39,15 @@ if (dryRun) {
   console.log("Dry run: every Worker built and within the size limit; nothing was uploaded.");
   process.exit(0);
 }
-const wrangler = join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin", "wrangler.js");
+const wrangler = join(
+  dirname(createRequire(import.meta.url).resolve("wrangler/package.json")),
+  "bin",
+  "wrangler.js",
+);
 for (const worker of workers) {
-  const result = spawnSync(process.execPath, [wrangler, "deploy", "-c", worker.config], { cwd: REPO, stdio: "inherit" });
+  const result = spawnSync(process.execPath, [wrangler, "deploy", "-c", worker.config], {
+    cwd: REPO,
+    stdio: "inherit",
+  });
   if (result.status !== 0) process.exit(result.status ?? 1);
 }

@@ -83,7 +83,7 @@ const platform = await startPlatform({
   port,
   tokenizerUrl: tokenizer.url,
   certs,
-  vars: { ENVIRONMENT: "development", DEV_ALLOW_LOOPBACK_WEBHOOKS: "true", PUBLIC_ORIGIN: apiBase },
+  vars: { DEV_ALLOW_LOOPBACK_WEBHOOKS: "true", PUBLIC_ORIGIN: apiBase },
 });
 log(`  edge + 6 analyzers    ${apiBase} (workerd)`);
 

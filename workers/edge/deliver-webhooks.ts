@@ -12,13 +12,35 @@ import { webhookHeaders } from "../../lib/webhook-signature.ts";
 import { checkWebhookUrl } from "../../lib/webhook-url.ts";
 
 export const DELIVERY_TIMEOUT_MS = 15_000;
-/** Mirrors `max_retries` in wrangler.toml: the attempt after this one is not made. */
-export const MAX_ATTEMPTS = 10;
 
-/** Exponential backoff with full jitter: ~30 s, 1 min, 2 min … capped at 12 h. */
+/**
+ * Delay before each retry, seconds. Queues cap one delay at 12 h, so the tail repeats 12 h.
+ * The base delays alone add up to 82.7 h (product-spec §6: ≥ 72 h over ≥ 8 attempts); jitter
+ * only ever lengthens them, so the schedule never ends early.
+ */
+export const RETRY_DELAYS_SECONDS = [
+  30,
+  120,
+  600,
+  1800,
+  3600,
+  3 * 3600,
+  6 * 3600,
+  12 * 3600,
+  12 * 3600,
+  12 * 3600,
+  12 * 3600,
+  12 * 3600,
+  12 * 3600,
+] as const;
+/** The first attempt plus one per retry; `max_retries` in wrangler.toml is one less. */
+export const MAX_ATTEMPTS = RETRY_DELAYS_SECONDS.length + 1;
+
+/** Backoff for the retry after `attempt` failed attempts: the base delay plus up to 20 % jitter. */
 export function backoffSeconds(attempt: number, random = Math.random()): number {
-  const base = Math.min(12 * 3600, 30 * 2 ** Math.max(0, attempt - 1));
-  return Math.max(1, Math.round(base / 2 + (base / 2) * random));
+  const base =
+    RETRY_DELAYS_SECONDS[Math.min(attempt, RETRY_DELAYS_SECONDS.length) - 1] ?? RETRY_DELAYS_SECONDS[0];
+  return Math.min(12 * 3600, Math.round(base * (1 + 0.2 * random)));
 }
 
 export async function deliverBatch(batch: MessageBatch<DeliveryMessage>, env: Env): Promise<void> {

@@ -8,18 +8,19 @@ import { and, eq, gt, isNull } from "drizzle-orm";
 import { Hono } from "hono";
 import { CLIENT_SECRET_PATTERN } from "../../../lib/client-secret.ts";
 import { sha256Hex } from "../../../lib/crypto/hash.ts";
-import { sessions } from "../../../lib/db/schema.ts";
+import { sessions, tenants } from "../../../lib/db/schema.ts";
 import { FacetError } from "../../../lib/errors.ts";
 import { emitSessionEvent } from "../../../lib/events.ts";
 import type { NetworkSignals } from "../../../lib/features.ts";
 import { FlowSchema } from "../../../lib/flow.ts";
 import { toSessionView } from "../../../lib/sessions/view.ts";
+import { parseTenantSettings } from "../../../lib/tenant-settings.ts";
 import { PROTOCOL } from "../../../lib/widget-protocol.ts";
 import type { EdgeEnv } from "../env.ts";
 
 export const connectRoutes = new Hono<EdgeEnv>();
 
-/** Hosting and cloud ASNs seen in automated attacks; a short, documented seed list (docs/signals.md). */
+/** Hosting and cloud ASNs seen in automated attacks; a short seed list (docs/signals.md). */
 const DATACENTER_ASNS = new Set([
   16509, 14618, 15169, 396982, 8075, 14061, 63949, 24940, 16276, 20473, 45102, 13335,
 ]);
@@ -88,6 +89,11 @@ connectRoutes.get("/", async (c) => {
     .returning();
   if (!row) throw new FacetError("ERR_CLIENT_SECRET_INVALID");
 
+  const [tenant] = await db
+    .select({ settings: tenants.settings })
+    .from(tenants)
+    .where(eq(tenants.id, row.tenantId));
+  const settings = tenant ? parseTenantSettings(tenant.settings) : null;
   const stub = c.env.SESSION.get(c.env.SESSION.idFromName(row.id));
   await stub.begin({
     sessionId: row.id,
@@ -99,6 +105,7 @@ connectRoutes.get("/", async (c) => {
     providedData: row.providedData ? (JSON.parse(row.providedData) as Record<string, unknown>) : {},
     expiresAt: row.expiresAt,
     network: networkSignals(c.req.raw, now),
+    thresholds: settings?.thresholds ?? null,
   });
   c.executionCtx.waitUntil(
     emitSessionEvent(db, c.env.EVENTS, row.tenantId, "session.started", toSessionView(row, null), now),
