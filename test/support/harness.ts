@@ -34,6 +34,8 @@ export interface HarnessOptions {
   tokenizer?: "fixed" | "real";
   vars?: Record<string, string>;
   faults?: PlatformOptions["faults"];
+  /** keep D1 and Durable Object state on disk here (tests that inspect what was written) */
+  persistDir?: string;
 }
 
 export function testCerts(): DevCerts {
@@ -50,6 +52,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     certs,
     vars: { ...TEST_VARS, ...options.vars },
     ...(options.faults ? { faults: options.faults } : {}),
+    ...(options.persistDir ? { persistDir: options.persistDir } : {}),
   });
   const api: Harness["api"] = (path, init = {}) => {
     const { key, ...rest } = init;
