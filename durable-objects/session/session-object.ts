@@ -115,6 +115,7 @@ export class SessionObject extends DurableObject<Env> {
   #inflight = new Map<number, Promise<void>>();
   #pendingResults = new Map<number, WindowFeatures | null>();
   #nextToProcess = 0;
+  #draining: Promise<void> = Promise.resolve();
   #tokenizerFailures = 0;
   /** windows dropped unsent because the tokenizer was behind (backpressure) */
   #shedWindows = 0;
@@ -379,19 +380,32 @@ export class SessionObject extends DurableObject<Env> {
         this.#assembler.release(window);
         this.#inflight.delete(window.seq);
       })
-      .then(() => this.#drainResults());
+      .then(() => {
+        // Not awaited: the session's end waits for tokenization, and the drain may itself be
+        // what ends the session.
+        void this.#drainResults();
+      });
     this.#inflight.set(window.seq, task);
   }
 
-  /** Processes tokenized windows strictly in sequence order. */
-  async #drainResults(): Promise<void> {
-    while (this.#pendingResults.has(this.#nextToProcess)) {
-      const features = this.#pendingResults.get(this.#nextToProcess) ?? null;
-      this.#pendingResults.delete(this.#nextToProcess);
-      this.#nextToProcess += 1;
-      if (features) this.#windows.push(features);
-      await this.#onWindow(features);
-    }
+  /**
+   * Processes tokenized windows strictly in sequence order, one at a time: drains are chained,
+   * so a node decision that awaits an analyzer finishes before the next window is looked at.
+   */
+  #drainResults(): Promise<void> {
+    this.#draining = this.#draining
+      .then(async () => {
+        while (this.#pendingResults.has(this.#nextToProcess)) {
+          const features = this.#pendingResults.get(this.#nextToProcess) ?? null;
+          this.#pendingResults.delete(this.#nextToProcess);
+          this.#nextToProcess += 1;
+          if (features) this.#windows.push(features);
+          await this.#onWindow(features);
+        }
+      })
+      // A bug here must end the session in a defined state, not wedge the chain.
+      .catch(() => this.#fail(CloseCode.internal, "ERR_INTERNAL", "internal error"));
+    return this.#draining;
   }
 
   async #onWindow(features: WindowFeatures | null): Promise<void> {
