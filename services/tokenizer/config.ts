@@ -3,10 +3,14 @@
  * paths come from TOKENIZER_TLS_CERT, TOKENIZER_TLS_KEY and TOKENIZER_CLIENT_CA in production
  * (mounted secrets); locally `scripts/lib/dev-certs.ts` makes them. Port 0 asks the OS for an
  * ephemeral port (tests); the host defaults to loopback so a dev run is never reachable from
- * the network by accident. TOKENIZER_FACE=human (or --face human) turns on the experimental face
- * engine; it is off by default.
+ * the network by accident. The face engine (TOKENIZER_FACE / --face) defaults to `human`
+ * (@vladmandic/human: mesh features and the fingerprint's embedding); `none` is the explicit
+ * opt-out that answers `face: null` and `fingerprint: null`. Keys live in an HSM named by
+ * TOKENIZER_PKCS11_MODULE, _TOKEN_LABEL and _PIN or _PIN_FILE (keys/keystore.ts); without a module
+ * the service refuses to start unless TOKENIZER_DEV_MODE=1 asks for the in-memory dev key store.
  */
 import { parseArgs } from "node:util";
+import { type KeystoreConfig, keystoreConfigFromEnv } from "./keys/keystore.ts";
 
 export interface TokenizerConfig {
   host: string;
@@ -14,10 +18,14 @@ export interface TokenizerConfig {
   certPath: string;
   keyPath: string;
   clientCaPath: string;
-  /** face engine: "none" (default, `face: null`) or "human" (experimental, @vladmandic/human) */
+  /** face engine: "human" (default, @vladmandic/human) or "none" (opt-out: `face: null`) */
   face: "none" | "human";
-  /** frames per window the face model runs on (CPU bound: ~140 ms each) */
+  /** frames per window the face model runs on (CPU bound, see docs/deploy.md) */
   faceMaxFrames: number;
+  /** of those, frames per window that also run the face descriptor when a fingerprint is wanted */
+  fingerprintMaxFrames: number;
+  /** PKCS#11 module, token and PIN (TOKENIZER_PKCS11_*), or the dev-only in-memory store */
+  keystore: KeystoreConfig;
 }
 
 export class ConfigError extends Error {
@@ -39,12 +47,18 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): TokenizerCon
   });
   const port = Number(values.port ?? env.TOKENIZER_PORT ?? "8443");
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new ConfigError("port must be 0..65535");
-  const face = values.face ?? env.TOKENIZER_FACE ?? "none";
+  const face = values.face ?? env.TOKENIZER_FACE ?? "human";
   if (face !== "none" && face !== "human") throw new ConfigError("TOKENIZER_FACE must be none or human");
   const faceMaxFrames = Number(env.TOKENIZER_FACE_MAX_FRAMES ?? "8");
   if (!Number.isInteger(faceMaxFrames) || faceMaxFrames < 1 || faceMaxFrames > 60) {
     throw new ConfigError("TOKENIZER_FACE_MAX_FRAMES must be 1..60");
   }
+  const fingerprintMaxFrames = Number(env.TOKENIZER_FINGERPRINT_MAX_FRAMES ?? "3");
+  if (!Number.isInteger(fingerprintMaxFrames) || fingerprintMaxFrames < 1 || fingerprintMaxFrames > 60) {
+    throw new ConfigError("TOKENIZER_FINGERPRINT_MAX_FRAMES must be 1..60");
+  }
+  const keystore = keystoreConfigFromEnv(env);
+  if (typeof keystore === "string") throw new ConfigError(keystore);
   const required = (value: string | undefined, name: string): string => {
     if (!value) throw new ConfigError(`${name} is required`);
     return value;
@@ -60,5 +74,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): TokenizerCon
     ),
     face,
     faceMaxFrames,
+    fingerprintMaxFrames,
+    keystore,
   };
 }

@@ -9,6 +9,8 @@ import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { ConfigError, loadConfig } from "./config.ts";
 import { createHumanFaceEngine } from "./features/face-human.ts";
+import { BioHasher } from "./fingerprint/biohash.ts";
+import { type Keystore, openKeystore } from "./keys/keystore.ts";
 import { createTokenizerServer } from "./server.ts";
 import { defaultEngines, type FeatureEngines } from "./tokenize.ts";
 
@@ -23,23 +25,46 @@ async function main(): Promise<void> {
     process.stderr.write(`${JSON.stringify({ fatal: "config", message })}\n`);
     process.exit(2);
   }
+  // Keys: the HSM through PKCS#11, or — only with TOKENIZER_DEV_MODE=1 and no module — the
+  // in-memory dev store, announced on every start. A token that cannot be opened stops the service.
+  let keystore: Keystore;
+  try {
+    keystore = await openKeystore(config.keystore);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : "unknown";
+    process.stderr.write(`${JSON.stringify({ fatal: "keystore", message })}\n`);
+    process.exit(1);
+  }
+  if (keystore.kind === "software-dev") {
+    process.stderr.write(
+      `${JSON.stringify({ warn: "keystore", message: "DEV ONLY: keys in process memory, lost on restart (TOKENIZER_DEV_MODE=1, no TOKENIZER_PKCS11_MODULE)" })}\n`,
+    );
+  }
   let engines: FeatureEngines = defaultEngines;
   if (config.face === "human") {
-    // Explicitly requested: a model that fails to load stops the service rather than silently
-    // answering `face: null`.
+    // The default (TOKENIZER_FACE=none opts out): a model that fails to load stops the service
+    // rather than silently answering `face: null`.
     try {
-      engines = { ...defaultEngines, face: await createHumanFaceEngine(config.faceMaxFrames) };
+      engines = {
+        ...defaultEngines,
+        face: await createHumanFaceEngine(config.faceMaxFrames, config.fingerprintMaxFrames),
+      };
     } catch (error) {
       const message = error instanceof Error ? error.message : "unknown";
       process.stderr.write(`${JSON.stringify({ fatal: "face-engine", message })}\n`);
       process.exit(1);
     }
   }
+  // The keyed face template (fingerprint/biohash.ts): seeds come from the keystore's tokenization
+  // HMAC; seeds and projections live only in this process's bounded cache, wiped on shutdown.
+  const biohasher = new BioHasher(keystore);
+  engines = { ...engines, fingerprint: biohasher };
   const server = createTokenizerServer({
     cert: readFileSync(config.certPath),
     key: readFileSync(config.keyPath),
     clientCa: readFileSync(config.clientCaPath),
     engines,
+    keystore,
   });
   server.on("error", (error: NodeJS.ErrnoException) => {
     process.stderr.write(`${JSON.stringify({ fatal: "listen", code: error.code ?? "unknown" })}\n`);
@@ -55,7 +80,12 @@ async function main(): Promise<void> {
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
-    server.close(() => process.exit(0));
+    server.close(() => {
+      void biohasher
+        .dispose()
+        .then(() => keystore.close())
+        .finally(() => process.exit(0));
+    });
     server.closeIdleConnections();
     setTimeout(() => {
       server.closeAllConnections();

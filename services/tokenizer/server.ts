@@ -7,8 +7,8 @@
  * verifies with the "sslclient" purpose), but accepts one with no EKU at all ("any purpose");
  * this service requires the EKU explicitly and hangs up on anyone else before reading a byte.
  *
- * Routes: `GET /healthz`, `POST /v1/tokenize`. Errors are RFC 9457 problem details with stable
- * codes (errors.ts). Logs carry route, status, duration and sizes — never payload bytes, headers
+ * Routes: `GET /healthz`, `POST /v1/tokenize`, and the key API under `/v1/keys/` (kms-routes.ts).
+ * Errors are RFC 9457 problem details with stable codes (errors.ts). Logs carry route, status, duration and sizes — never payload bytes, headers
  * of the batch, or tenant and session ids.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -17,6 +17,8 @@ import type { TLSSocket } from "node:tls";
 import { BATCH_CONTENT_TYPE, MAX_BATCH_BYTES, zeroize } from "../../lib/tokenizer-batch.ts";
 import { drain, readBody } from "./body.ts";
 import { TokenizerError, toProblem } from "./errors.ts";
+import type { Keystore } from "./keys/keystore.ts";
+import { handleKeys, KEYS_PREFIX } from "./kms-routes.ts";
 import { defaultEngines, type FeatureEngines, tokenize } from "./tokenize.ts";
 
 /** RFC 5280 §4.2.1.12 id-kp-clientAuth */
@@ -28,6 +30,8 @@ export interface TokenizerServerOptions {
   /** trust anchor(s) for client certificates */
   clientCa: string | Buffer;
   engines?: FeatureEngines;
+  /** serves /v1/keys/*; without one those routes answer 503 ERR_KEYSTORE_UNAVAILABLE */
+  keystore?: Keystore;
   maxBatchBytes?: number;
   log?: (entry: RequestLog) => void;
 }
@@ -110,7 +114,7 @@ export function createTokenizerServer(options: TokenizerServerOptions): Server {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const path = (req.url ?? "/").split("?")[0] ?? "/";
-    const route = `${req.method ?? "?"} ${path.length > 64 ? `${path.slice(0, 64)}…` : path}`;
+    let route = `${req.method ?? "?"} ${path.length > 64 ? `${path.slice(0, 64)}…` : path}`;
     let bytesIn = 0;
     let status = 500;
     let bytesOut = 0;
@@ -130,6 +134,10 @@ export function createTokenizerServer(options: TokenizerServerOptions): Server {
         }
         status = 200;
         bytesOut = send(res, 200, "application/json", { ok: true });
+        return;
+      }
+      if (path.startsWith(KEYS_PREFIX)) {
+        ({ route, status, bytesIn, bytesOut, code } = await handleKeys(req, res, path, options.keystore));
         return;
       }
       if (path !== "/v1/tokenize") throw new TokenizerError("ERR_NOT_FOUND", "no such route");

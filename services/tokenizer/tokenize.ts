@@ -5,6 +5,12 @@
  * audio's float copy is wiped inside `extractAudio`. The request body itself belongs to the
  * caller, which zeroizes it. The reply is validated against `TokenizeReplySchema` before it
  * leaves (house-style 4): a reply that breaks the contract is a 500, never a half-truth.
+ *
+ * Fingerprint: when the batch header asks for one (`wantFingerprint`, recognition and face_compare
+ * nodes) the face engine also yields the window's mean face embedding, which becomes the
+ * BioHash template under the tenant's current tokenization key version (fingerprint/biohash.ts)
+ * and is zeroized at once. Without usable faces, without an embedding-capable face engine, or
+ * without a keystore (`engines.fingerprint` null) the reply says `fingerprint: null`.
  */
 import {
   type FaceWindow,
@@ -17,16 +23,20 @@ import { BatchFormatError, decodeBatch } from "../../lib/tokenizer-batch.ts";
 import { TokenizerError } from "./errors.ts";
 import { extractAudio } from "./features/audio.ts";
 import { noFaceEngine } from "./features/face.ts";
+import type { FaceEngine, FaceFrameModule } from "./features/face-engine.ts";
 import { type DecodedFrame, decodeFrame, zeroizeFrame } from "./features/frame-decode.ts";
 import { imageEngine } from "./features/image.ts";
 import type { FrameFeatureEngine } from "./features/module.ts";
+import type { BioHasher } from "./fingerprint/biohash.ts";
 
 export interface FeatureEngines {
   image: FrameFeatureEngine<ImageWindow>;
-  face: FrameFeatureEngine<FaceWindow>;
+  face: FaceEngine | FrameFeatureEngine<FaceWindow>;
+  /** keyed template maker; absent or null: every fingerprint request answers null */
+  fingerprint?: Pick<BioHasher, "hash"> | null;
 }
 
-export const defaultEngines: FeatureEngines = { image: imageEngine, face: noFaceEngine };
+export const defaultEngines: FeatureEngines = { image: imageEngine, face: noFaceEngine, fingerprint: null };
 
 /** Tokenizes `body` (an `application/vnd.facet.batch`); does not zeroize it — the caller does. */
 export async function tokenize(
@@ -44,7 +54,8 @@ export async function tokenize(
   if (header.endMs < header.startMs) throw new TokenizerError("ERR_BATCH_FORMAT", "endMs precedes startMs");
 
   const image = engines.image.newWindow(header.frames.length);
-  const face = engines.face.newWindow(header.frames.length);
+  const fingerprinting = header.wantFingerprint && Boolean(engines.fingerprint);
+  const face: FaceFrameModule = engines.face.newWindow(header.frames.length, { embeddings: fingerprinting });
   try {
     for (const spec of header.frames) {
       let frame: DecodedFrame | null = null;
@@ -62,6 +73,7 @@ export async function tokenize(
           header.audio.tsMs - header.startMs,
         )
       : null;
+    const fingerprint = fingerprinting ? await makeFingerprint(header.tenantId, face, engines) : null;
     const reply = {
       features: {
         schema: FEATURES_SCHEMA,
@@ -72,8 +84,7 @@ export async function tokenize(
         image: image.finish(),
         audio,
       },
-      // The HSM-keyed fingerprint is a later step; `wantFingerprint` is accepted and not yet honoured.
-      fingerprint: null,
+      fingerprint,
     };
     const checked = TokenizeReplySchema.safeParse(reply);
     if (!checked.success) throw new Error("tokenizer reply violates TokenizeReplySchema");
@@ -81,5 +92,24 @@ export async function tokenize(
   } finally {
     image.dispose();
     face.dispose();
+  }
+}
+
+/** The window's template, or null without usable faces. The embedding is zeroized here. */
+async function makeFingerprint(
+  tenantId: string,
+  face: FaceFrameModule,
+  engines: FeatureEngines,
+): Promise<TokenizeReply["fingerprint"]> {
+  const embedding = face.embedding?.() ?? null;
+  if (!embedding || !engines.fingerprint) {
+    embedding?.vector.fill(0);
+    return null;
+  }
+  try {
+    const { keyVersion, bits } = await engines.fingerprint.hash(tenantId, embedding.vector);
+    return { keyVersion, bits, frames: embedding.frames };
+  } finally {
+    embedding.vector.fill(0);
   }
 }

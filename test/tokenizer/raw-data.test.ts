@@ -76,8 +76,8 @@ describe("raw media never leaves memory", () => {
   });
 
   it.each([
-    ["default engines", {}],
-    ["with the experimental face engine", { TOKENIZER_FACE: "human" }],
+    ["default engines, face engine on", {}],
+    ["face engine opted out", { TOKENIZER_FACE: "none" }],
   ])("a canary batch leaves no trace in files or logs (%s)", async (_name, env: Record<string, string>) => {
     const since = Date.now();
     const service = await startService(env);

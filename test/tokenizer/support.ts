@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import jpeg from "jpeg-js";
 import { encodeBatch } from "../../lib/tokenizer-batch.ts";
 import { type DevCerts, ensureDevCerts, type KeyPairPaths } from "../../scripts/lib/dev-certs.ts";
+import { devKeystoreEnv } from "../../scripts/lib/dev-hsm.ts";
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const MAIN = join(REPO, "services/tokenizer/main.ts");
@@ -38,6 +39,12 @@ export async function startService(
   const certs = ensureDevCerts(join(root, "certs"));
   const cwd = mkdtempSync(join(root, "cwd-"));
   const tmp = mkdtempSync(join(root, "tmp-"));
+  // The service refuses to start without a key store: a private SoftHSM2 token per run (in-memory
+  // dev keys where SoftHSM2 is missing), unless the caller chose a module or TOKENIZER_DEV_MODE.
+  const keyEnv =
+    extraEnv.TOKENIZER_PKCS11_MODULE || extraEnv.TOKENIZER_DEV_MODE
+      ? {}
+      : devKeystoreEnv(join(root, "hsm")).env;
   const child = spawn(process.execPath, [MAIN, "--port", "0"], {
     cwd,
     env: {
@@ -46,6 +53,7 @@ export async function startService(
       TOKENIZER_TLS_CERT: certs.server.cert,
       TOKENIZER_TLS_KEY: certs.server.key,
       TOKENIZER_CLIENT_CA: certs.ca.cert,
+      ...keyEnv,
       ...extraEnv,
     },
     stdio: ["ignore", "pipe", "pipe"],

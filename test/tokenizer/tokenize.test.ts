@@ -75,11 +75,11 @@ function withDeclaredSize(bytes: Uint8Array, width: number, height: number): Uin
 }
 
 describe("POST /v1/tokenize", () => {
-  it("returns features for a good batch (fingerprint null, face null for now)", async () => {
+  it("returns features for a good batch (the face engine runs by default and finds no face)", async () => {
     const reply = await tokenize(makeBatch([{ bytes: toJpeg(scene(W, H), W, H) }], tone(200, 1, 0.3), 7));
     expect(reply.fingerprint).toBeNull();
     expect(reply.features).toMatchObject({ schema: "facet.features/1", seq: 7, startMs: 0, endMs: 1000 });
-    expect(reply.features.face).toBeNull();
+    expect(reply.features.face).toMatchObject({ framesAnalyzed: 1, facePresentRatio: 0, multiFaceRatio: 0 });
     expect(reply.features.image).not.toBeNull();
     expect(reply.features.audio?.durationMs).toBe(1000);
   });

@@ -19,7 +19,22 @@ export const LM = {
   cheekRight: 234,
   cheekLeft: 454,
   chin: 152,
+  forehead: 10,
 } as const;
+
+/**
+ * Landmarks that move rigidly with the skull — upper face oval, nose ridge and tip, eye corners —
+ * leaving out lips, jaw, lids, brows and irises, whose own motion (speech, blinks, expression,
+ * gaze) is measured separately and is not head pose.
+ */
+export const RIGID_LANDMARKS: readonly number[] = [
+  10, 338, 297, 332, 284, 251, 389, 356, 454, 234, 127, 162, 21, 54, 103, 67, 109, 1, 2, 4, 5, 6, 168, 197,
+  195, 98, 327, 33, 133, 263, 362,
+];
+
+export function rigidSubset(mesh: readonly Point[]): Point[] {
+  return RIGID_LANDMARKS.map((i) => at(mesh, i));
+}
 
 const at = (mesh: readonly Point[], i: number): Point => mesh[i] ?? [0, 0];
 const dist = (a: Point, b: Point): number => Math.hypot(a[0] - b[0], a[1] - b[1]);
@@ -51,8 +66,9 @@ export function faceWidth(mesh: readonly Point[]): number {
 }
 
 /**
- * Horizontal iris position within each eye, 0.5 = centred, averaged over both eyes; each iris
- * is matched to the eye whose corners it lies between (index conventions differ between builds).
+ * Horizontal iris position within each eye along the subject's right → left axis, 0.5 = centred,
+ * averaged over both eyes; each iris is matched to the eye whose corners it lies between (index
+ * conventions differ between builds).
  */
 export function irisOffset(mesh: readonly Point[]): number | null {
   if (mesh.length < 478) return null;
@@ -64,8 +80,10 @@ export function irisOffset(mesh: readonly Point[]): number | null {
       .map((e) => ({ e, d: dist(p, at(mesh, e.outer)) + dist(p, at(mesh, e.inner)) }))
       .sort((a, b) => a.d - b.d)[0]?.e;
     if (!eye) return null;
-    const a = at(mesh, eye.outer);
-    const b = at(mesh, eye.inner);
+    // One image direction for both eyes (subject's right → left), else a sideways glance moves
+    // the two irises in opposite senses along outer→inner and their mean cancels to 0.5.
+    const a = at(mesh, eye === LM.rightEye ? eye.outer : eye.inner);
+    const b = at(mesh, eye === LM.rightEye ? eye.inner : eye.outer);
     const length2 = (b[0] - a[0]) ** 2 + (b[1] - a[1]) ** 2;
     if (length2 === 0) return null;
     sum += ((p[0] - a[0]) * (b[0] - a[0]) + (p[1] - a[1]) * (b[1] - a[1])) / length2;
@@ -74,14 +92,16 @@ export function irisOffset(mesh: readonly Point[]): number | null {
 }
 
 /**
- * Nose tip in the affine frame of (right cheek, left cheek, chin). Any affine map — a flat photo
- * or screen seen from a moving camera, to first order — leaves these coordinates unchanged; a
- * real head turning moves the protruding nose across that frame (motion parallax).
+ * Nose tip in the affine frame of (right cheek, left cheek, forehead). Any affine map — a flat
+ * photo or screen seen from a moving camera, to first order — leaves these coordinates unchanged;
+ * a real head turning moves the protruding nose across that frame (motion parallax). The forehead,
+ * not the chin, closes the frame: the chin drops with every spoken syllable, which would read as
+ * depth.
  */
 export function noseAffine(mesh: readonly Point[]): [number, number] | null {
   const o = at(mesh, LM.cheekRight);
   const u = at(mesh, LM.cheekLeft);
-  const v = at(mesh, LM.chin);
+  const v = at(mesh, LM.forehead);
   const p = at(mesh, LM.noseTip);
   const ux = u[0] - o[0];
   const uy = u[1] - o[1];
@@ -196,4 +216,59 @@ export function homographyFit(a: readonly Point[], b: readonly Point[]): PairFit
     motion += (pb[0] - pa[0]) ** 2 + (pb[1] - pa[1]) ** 2;
   }
   return { motion: Math.sqrt(motion / n), residual: Math.sqrt(residual / n) / dst.scale };
+}
+
+/**
+ * Least-squares 2D similarity (rotation, uniform scale, translation) from `a` to `b` — the closed
+ * form of Umeyama, "Least-squares estimation of transformation parameters between two point
+ * patterns", IEEE TPAMI 13(4), 1991, in complex notation. Returns the RMS residual in pixels and
+ * `a` mapped into `b`'s frame. This is the motion of a picture moved, turned in its plane or
+ * zoomed; what it leaves unexplained is out-of-plane motion (or noise).
+ */
+export function similarityFit(
+  a: readonly Point[],
+  b: readonly Point[],
+): { residual: number; mapped: [number, number][] } | null {
+  const n = Math.min(a.length, b.length);
+  if (n < 2) return null;
+  let ax = 0;
+  let ay = 0;
+  let bx = 0;
+  let by = 0;
+  for (let i = 0; i < n; i++) {
+    ax += a[i]?.[0] ?? 0;
+    ay += a[i]?.[1] ?? 0;
+    bx += b[i]?.[0] ?? 0;
+    by += b[i]?.[1] ?? 0;
+  }
+  ax /= n;
+  ay /= n;
+  bx /= n;
+  by /= n;
+  // z_b ≈ c · z_a with c = Σ conj(z_a) z_b / Σ |z_a|² (centred coordinates)
+  let re = 0;
+  let im = 0;
+  let energy = 0;
+  for (let i = 0; i < n; i++) {
+    const x = (a[i]?.[0] ?? 0) - ax;
+    const y = (a[i]?.[1] ?? 0) - ay;
+    const u = (b[i]?.[0] ?? 0) - bx;
+    const v = (b[i]?.[1] ?? 0) - by;
+    re += x * u + y * v;
+    im += x * v - y * u;
+    energy += x * x + y * y;
+  }
+  if (!(energy > 0)) return null;
+  re /= energy;
+  im /= energy;
+  let residual = 0;
+  const mapped: [number, number][] = [];
+  for (let i = 0; i < n; i++) {
+    const x = (a[i]?.[0] ?? 0) - ax;
+    const y = (a[i]?.[1] ?? 0) - ay;
+    const p: [number, number] = [re * x - im * y + bx, im * x + re * y + by];
+    mapped.push(p);
+    residual += (p[0] - (b[i]?.[0] ?? 0)) ** 2 + (p[1] - (b[i]?.[1] ?? 0)) ** 2;
+  }
+  return { residual: Math.sqrt(residual / n), mapped };
 }

@@ -13,6 +13,8 @@ import {
   mouthAperture,
   noseAffine,
   type Point,
+  rigidSubset,
+  similarityFit,
 } from "./face-geometry.ts";
 
 export interface FaceObservation {
@@ -36,8 +38,12 @@ const GAZE_YAW_DEG = 25;
 const GAZE_PITCH_DEG = 20;
 /** Iris further than this from the eye's centre (fraction of eye width) looks off screen. */
 const GAZE_IRIS_OFFSET = 0.2;
-/** Pairs with less RMS landmark motion than this (fraction of face width) carry no planarity evidence. */
-const MIN_MOTION = 0.004;
+/**
+ * Pairs whose rigid landmarks move out of the image plane by less than this (RMS residual of the
+ * best similarity, fraction of face width) carry no planarity evidence: the motion is a shift,
+ * in-plane turn or zoom — which a photo and a head perform alike — or landmark noise.
+ */
+const MIN_OUT_OF_PLANE = 0.012;
 
 const clamp01 = (v: number): number => (Number.isFinite(v) ? Math.min(1, Math.max(0, v)) : 0);
 const range = (values: readonly number[]): number =>
@@ -53,13 +59,15 @@ export class FaceWindowAccumulator {
   #pitch: number[] = [];
   #openness: number[] = [];
   #blinks = 0;
-  #eyeWasOpen = true;
+  /** eye state at the last analysed face, null when unknown (start, or the face was lost) */
+  #eyeWasOpen: boolean | null = null;
   #mouth: number[] = [];
   #offScreen = 0;
   #nose: [number, number][] = [];
   #planarity: number[] = [];
   #jitter: number[] = [];
-  #previousMesh: Point[] | null = null;
+  /** rigid landmarks of the last two analysed faces, most recent last */
+  #rigid: Point[][] = [];
 
   add(observation: FaceObservation): void {
     this.#frames++;
@@ -67,7 +75,7 @@ export class FaceWindowAccumulator {
     if (observation.faces.length >= 2) this.#multi++;
     else if (face) this.#single++;
     if (!face) {
-      this.#previousMesh = null;
+      this.#lost();
       return;
     }
     const [, , w, h] = face.box;
@@ -76,13 +84,15 @@ export class FaceWindowAccumulator {
     this.#pitch.push(deg(face.pitchRad));
     const mesh = face.mesh;
     if (mesh.length < 468) {
-      this.#previousMesh = null;
+      this.#lost();
       return;
     }
     const ear = eyeAspectRatio(mesh);
     this.#openness.push(clamp01(ear / EAR_WIDE));
     const open = ear >= EAR_CLOSED;
-    if (this.#eyeWasOpen && !open) this.#blinks++;
+    // a blink is a closure seen after an open eye (Soukupová & Čech §3), not a window that starts
+    // with closed eyes or a face that reappears with them
+    if (this.#eyeWasOpen === true && !open) this.#blinks++;
     this.#eyeWasOpen = open;
     this.#mouth.push(clamp01(mouthAperture(mesh)));
     const iris = irisOffset(mesh);
@@ -95,14 +105,45 @@ export class FaceWindowAccumulator {
     if (nose) this.#nose.push(nose);
 
     const width = faceWidth(mesh);
-    if (this.#previousMesh && width > 0) {
-      const fit = homographyFit(this.#previousMesh, mesh);
-      if (fit) {
-        this.#jitter.push(fit.residual / width);
-        if (fit.motion / width >= MIN_MOTION) this.#planarity.push(clamp01(1 - fit.residual / fit.motion));
+    const rigid = rigidSubset(mesh);
+    const previous = this.#rigid.at(-1);
+    if (previous && width > 0) {
+      // Planarity: of the rigid motion a similarity cannot explain (out-of-plane rotation), the
+      // share one homography explains. A plane (print, screen) under any camera motion maps by a
+      // homography (Hartley & Zisserman §2.3, §13.1): share ≈ 1; a head's nose, cheeks and temples
+      // at different depths leave a parallax residual that no homography absorbs (ibid. §8.4.1 /
+      // §13.1 "plane-induced parallax"). Model comparison in the spirit of Torr's GRIC (Torr,
+      // "Geometric motion segmentation and model selection", Phil. Trans. R. Soc. A 356, 1998).
+      const similarity = similarityFit(previous, rigid);
+      const homography = homographyFit(previous, rigid);
+      if (similarity && homography && similarity.residual / width >= MIN_OUT_OF_PLANE) {
+        this.#planarity.push(clamp01(1 - homography.residual / similarity.residual));
       }
     }
-    this.#previousMesh = mesh;
+    const before = this.#rigid.at(-2);
+    if (before && previous && width > 0) {
+      // Jitter: the middle frame's deviation from the mean of its neighbours, each aligned onto it
+      // by a similarity (pose compensation). Smooth head motion cancels to first order; landmark
+      // noise, warping and paste seams do not.
+      const fromBefore = similarityFit(before, previous);
+      const fromAfter = similarityFit(rigid, previous);
+      if (fromBefore && fromAfter) {
+        let sum = 0;
+        previous.forEach((p, i) => {
+          const a = fromBefore.mapped[i] ?? [0, 0];
+          const c = fromAfter.mapped[i] ?? [0, 0];
+          sum += (p[0] - (a[0] + c[0]) / 2) ** 2 + (p[1] - (a[1] + c[1]) / 2) ** 2;
+        });
+        this.#jitter.push(Math.sqrt(sum / previous.length) / width);
+      }
+    }
+    this.#rigid = [...this.#rigid.slice(-1), rigid];
+  }
+
+  /** The face was lost: motion and eye state do not carry across the gap. */
+  #lost(): void {
+    this.#rigid = [];
+    this.#eyeWasOpen = null;
   }
 
   finish(): FaceWindow | null {
@@ -134,7 +175,7 @@ export class FaceWindowAccumulator {
   }
 
   dispose(): void {
-    this.#previousMesh = null;
+    this.#rigid = [];
     this.#nose = [];
     this.#area = [];
   }
