@@ -150,6 +150,8 @@ export const WebhookEventTypeSchema = z
     "session.incomplete",
     "session.erased",
     "subject.erased",
+    "endpoint.disabled",
+    "webhook.test",
   ])
   .openapi("WebhookEventType");
 export type WebhookEventType = z.infer<typeof WebhookEventTypeSchema>;
@@ -171,6 +173,97 @@ export const WebhookEndpointSchema = z
     url: z.string(),
     events: z.array(z.string()),
     enabled: z.boolean(),
+    /** why Facet disabled it (it kept failing); null while enabled or when disabled by the integrator */
+    disabledReason: z.string().nullable(),
+    disabledAt: z.string().datetime().nullable(),
     createdAt: z.string().datetime(),
   })
   .openapi("WebhookEndpoint");
+
+export const UpdateWebhookEndpointSchema = z
+  .object({
+    events: z
+      .array(z.union([WebhookEventTypeSchema, z.literal("*")]))
+      .min(1)
+      .optional(),
+    /** `true` re-enables an endpoint Facet disabled; `false` pauses it */
+    enabled: z.boolean().optional(),
+  })
+  .strict()
+  .refine((b) => b.events !== undefined || b.enabled !== undefined, { message: "nothing to update" })
+  .openapi("UpdateWebhookEndpoint");
+
+export const DeliveryStatusSchema = z
+  .enum(["pending", "delivered", "failed", "dead", "cancelled"])
+  .openapi("DeliveryStatus");
+
+export const DeliverySchema = z
+  .object({
+    /** also the `webhook-id` header, stable across every attempt */
+    id: z.string(),
+    endpointId: z.string(),
+    eventType: z.string(),
+    sessionId: z.string().nullable(),
+    status: DeliveryStatusSchema,
+    attempts: z.number().int(),
+    lastStatusCode: z.number().int().nullable(),
+    lastError: z.string().nullable(),
+    createdAt: z.string().datetime(),
+    lastAttemptAt: z.string().datetime().nullable(),
+    deliveredAt: z.string().datetime().nullable(),
+  })
+  .openapi("Delivery");
+export type Delivery = z.infer<typeof DeliverySchema>;
+
+export const DeliveryEnvelopeSchema = z.object({ delivery: DeliverySchema }).openapi("DeliveryEnvelope");
+
+export const ListDeliveriesQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(200).optional(),
+  status: DeliveryStatusSchema.optional(),
+});
+
+export const DeliveryListSchema = z
+  .object({ data: z.array(DeliverySchema), nextCursor: z.string().nullable() })
+  .openapi("DeliveryList");
+
+export const SubjectRefParamSchema = z.object({
+  ref: z
+    .string()
+    .min(1)
+    .max(128)
+    .openapi({ param: { name: "ref", in: "path" }, example: "user_8412" }),
+});
+
+export const AuditEntrySchema = z
+  .object({ action: z.string(), actor: z.string(), target: z.string(), at: z.string().datetime() })
+  .openapi("AuditEntry");
+
+/** A session as the data-subject export shows it: the API view plus what the integrator supplied. */
+export const SubjectSessionSchema = SessionViewSchema.extend({
+  locale: z.string(),
+  metadata: JsonObject,
+  providedData: JsonObject.nullable(),
+}).openapi("SubjectSession");
+
+export const SubjectExportSchema = z
+  .object({
+    subject: z.object({
+      clientReferenceId: z.string(),
+      sessions: z.array(SubjectSessionSchema),
+      /** delivery metadata for those sessions; payloads are never exported (they repeat the sessions) */
+      deliveries: z.array(DeliverySchema),
+      /** who read, changed or erased this subject's data, and when */
+      audit: z.array(AuditEntrySchema),
+    }),
+    exportedAt: z.string().datetime(),
+  })
+  .openapi("SubjectExport");
+
+export const SubjectErasureSchema = z
+  .object({
+    clientReferenceId: z.string(),
+    sessionIds: z.array(z.string()),
+    erasedAt: z.string().datetime(),
+  })
+  .openapi("SubjectErasure");

@@ -21,7 +21,20 @@ export async function issueClientSecret(ttlSeconds: number, now = Date.now()): P
   return { secret, hash: await sha256Hex(secret), expiresAt: now + ttl * 1000 };
 }
 
-/** The hosted page reads the secret from the fragment, which browsers never send to a server. */
-export function hostedPageUrl(publicOrigin: string, secret: string): string {
-  return `${publicOrigin.replace(/\/$/, "")}/verify#${secret}`;
+/**
+ * The hosted page reads the secret from the fragment, which browsers never send to a server.
+ * The public session id in the query lets the edge answer with that tenant's
+ * `frame-ancestors` (docs/widget.md); it grants nothing on its own.
+ */
+export function hostedPageUrl(publicOrigin: string, sessionId: string, secret: string): string {
+  return `${publicOrigin.replace(/\/$/, "")}/verify?session=${encodeURIComponent(sessionId)}#${secret}`;
+}
+
+/** The `clientSecret` object of API responses (product-spec §3). */
+export function clientSecretView(publicOrigin: string, sessionId: string, issued: IssuedClientSecret) {
+  return {
+    secret: issued.secret,
+    url: hostedPageUrl(publicOrigin, sessionId, issued.secret),
+    expiresAt: new Date(issued.expiresAt).toISOString(),
+  };
 }

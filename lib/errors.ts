@@ -20,6 +20,7 @@ export const ERROR_STATUS = {
   ERR_UPGRADE_REQUIRED: 426,
   ERR_RATE_LIMITED: 429,
   ERR_INTERNAL: 500,
+  ERR_DATA_INTEGRITY: 500,
   ERR_UPSTREAM: 502,
 } as const;
 export type ErrorCode = keyof typeof ERROR_STATUS;
@@ -50,6 +51,7 @@ const TITLES: Record<ErrorCode, string> = {
   ERR_UPGRADE_REQUIRED: "WebSocket upgrade required",
   ERR_RATE_LIMITED: "Rate limit exceeded",
   ERR_INTERNAL: "Internal error",
+  ERR_DATA_INTEGRITY: "Stored data failed its integrity check",
   ERR_UPSTREAM: "Upstream service failed",
 };
 

@@ -3,10 +3,16 @@
  * a `deliveries` row whose id is the Standard Webhooks `webhook-id` (stable across retries, so
  * receivers deduplicate on it) and one queue message; the queue consumer signs and POSTs it.
  * The payload carries status and decision (no doorbell-then-fetch) and never raw media.
+ *
+ * The signed body lives in the delivery row, not in the queue message: a manual retry and a
+ * queue redelivery read the same bytes, and erasing a session or subject also erases what is
+ * still waiting to be sent (docs/webhooks.md, docs/data-protection.md). The stored body is
+ * field-encrypted under the tenant's data key, bound to its delivery id (docs/storage.md).
  */
-import { and, eq } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import type { SessionView, WebhookEventType } from "./api-schemas.ts";
 import { newId } from "./crypto/random.ts";
+import type { TenantKeys } from "./crypto/tenant-keys.ts";
 import type { Db } from "./db/client.ts";
 import { deliveries, webhookEndpoints } from "./db/schema.ts";
 
@@ -14,14 +20,28 @@ export interface DeliveryMessage {
   deliveryId: string;
   endpointId: string;
   tenantId: string;
-  /** the exact JSON body that is signed and sent */
-  body: string;
+  /** the delivery's generation when enqueued; a manual retry bumps it and supersedes this message */
+  generation: number;
 }
 
-export interface WebhookPayload {
-  type: WebhookEventType;
+/** What each event type carries in `data` (docs/webhooks.md, "Events"). */
+export interface EventData {
+  "session.created": { session: SessionView };
+  "session.started": { session: SessionView };
+  "session.completed": { session: SessionView };
+  "session.incomplete": { session: SessionView };
+  "session.erased": { session: { id: string; clientReferenceId: string; erasedAt: string } };
+  "subject.erased": { subject: { clientReferenceId: string; sessionIds: string[]; erasedAt: string } };
+  "endpoint.disabled": {
+    endpoint: { id: string; url: string; disabledReason: string; disabledAt: string };
+  };
+  "webhook.test": { endpoint: { id: string }; message: string };
+}
+
+export interface WebhookPayload<T extends WebhookEventType = WebhookEventType> {
+  type: T;
   timestamp: string;
-  data: { session: SessionView };
+  data: EventData[T];
 }
 
 export function subscribes(eventsJson: string, type: WebhookEventType): boolean {
@@ -29,40 +49,82 @@ export function subscribes(eventsJson: string, type: WebhookEventType): boolean 
   return events.includes("*") || events.includes(type);
 }
 
-export async function emitSessionEvent(
+export interface EmitOptions {
+  /** the session the event is about; erasing the session erases the pending payload */
+  sessionId?: string | null;
+  /** send to exactly these endpoints (test pings), ignoring their event filter */
+  endpointIds?: string[];
+  now?: number;
+}
+
+/**
+ * Records one delivery per target endpoint (enabled, not deleted, subscribed) and enqueues it.
+ * Returns the delivery ids (`webhook-id`s).
+ */
+export async function emitEvent<T extends WebhookEventType>(
   db: Db,
   queue: Queue<DeliveryMessage>,
-  tenantId: string,
-  type: WebhookEventType,
-  session: SessionView,
-  now = Date.now(),
+  keys: TenantKeys,
+  type: T,
+  data: EventData[T],
+  options: EmitOptions = {},
 ): Promise<string[]> {
+  const { tenantId } = keys;
+  const now = options.now ?? Date.now();
   const endpoints = await db
     .select()
     .from(webhookEndpoints)
-    .where(and(eq(webhookEndpoints.tenantId, tenantId), eq(webhookEndpoints.enabled, true)));
-  const targets = endpoints.filter((e) => subscribes(e.events, type));
+    .where(and(eq(webhookEndpoints.tenantId, tenantId), isNull(webhookEndpoints.deletedAt)));
+  const targets = options.endpointIds
+    ? endpoints.filter((e) => options.endpointIds?.includes(e.id))
+    : endpoints.filter((e) => e.enabled && subscribes(e.events, type));
   if (targets.length === 0) return [];
-  const payload: WebhookPayload = { type, timestamp: new Date(now).toISOString(), data: { session } };
+  const payload: WebhookPayload<T> = { type, timestamp: new Date(now).toISOString(), data };
   const body = JSON.stringify(payload);
-  const messages = targets.map((endpoint) => ({
+  const messages: DeliveryMessage[] = targets.map((endpoint) => ({
     deliveryId: newId("msg"),
     endpointId: endpoint.id,
     tenantId,
-    body,
+    generation: 0,
   }));
+  const sealed = await Promise.all(messages.map((m) => sealPayload(keys, m.deliveryId, body)));
   await db.insert(deliveries).values(
-    messages.map((m) => ({
+    messages.map((m, i) => ({
       id: m.deliveryId,
       tenantId,
       endpointId: m.endpointId,
       eventType: type,
-      sessionId: session.id,
+      sessionId: options.sessionId ?? null,
       status: "pending" as const,
       attempts: 0,
+      generation: 0,
+      payload: sealed[i] ?? null,
       createdAt: now,
     })),
   );
-  await queue.sendBatch(messages.map((body) => ({ body, contentType: "json" as const })));
+  await queue.sendBatch(messages.map((message) => ({ body: message, contentType: "json" as const })));
   return messages.map((m) => m.deliveryId);
+}
+
+const payloadSlot = (deliveryId: string) => ({ table: "deliveries", column: "payload", rowId: deliveryId });
+
+export function sealPayload(keys: TenantKeys, deliveryId: string, body: string): Promise<string> {
+  return keys.seal(payloadSlot(deliveryId), body);
+}
+
+/** The exact signed body of a delivery, in clear. */
+export function openPayload(keys: TenantKeys, deliveryId: string, sealed: string): Promise<string> {
+  return keys.open(payloadSlot(deliveryId), sealed);
+}
+
+/** The session lifecycle events, whose `data` is the session as `GET /v1/sessions/{id}` shows it. */
+export function emitSessionEvent(
+  db: Db,
+  queue: Queue<DeliveryMessage>,
+  keys: TenantKeys,
+  type: "session.created" | "session.started" | "session.completed" | "session.incomplete",
+  session: SessionView,
+  now = Date.now(),
+): Promise<string[]> {
+  return emitEvent(db, queue, keys, type, { session }, { sessionId: session.id, now });
 }

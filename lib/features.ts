@@ -130,10 +130,33 @@ export const FingerprintSchema = z.object({
 });
 export type Fingerprint = z.infer<typeof FingerprintSchema>;
 
+/**
+ * What the speech recognizer heard in the window's audio, when the batch asked for it
+ * (`transcribe`, conversation nodes). Times are ms from the start of the window's audio. This is
+ * the reply's only content-bearing field: the session keeps it for the report's transcript
+ * (product-spec §5) and the conversation conditions, never the audio.
+ */
+export const TranscriptSchema = z.object({
+  text: z.string().max(4000),
+  words: z
+    .array(
+      z.object({
+        word: z.string().max(100),
+        startMs: nonNegative,
+        endMs: nonNegative,
+        confidence: ratio,
+      }),
+    )
+    .max(500),
+});
+export type WindowTranscript = z.infer<typeof TranscriptSchema>;
+
 /** The tokenizer's reply to one batch. */
 export const TokenizeReplySchema = z.object({
   features: WindowFeaturesSchema,
   fingerprint: FingerprintSchema.nullable(),
+  /** present when the batch asked for `transcribe`: null when no recognizer ran or it failed */
+  transcript: TranscriptSchema.nullable().optional(),
 });
 export type TokenizeReply = z.infer<typeof TokenizeReplySchema>;
 
@@ -148,7 +171,7 @@ export const DeviceSignalsSchema = z.object({
   virtualCamera: z.boolean(),
   /** IANA time zone the browser reports */
   timezone: z.string().max(64),
-  /** minutes from UTC the browser reports */
+  /** `Date#getTimezoneOffset()`: minutes *behind* UTC (UTC − local; Vienna in winter is −60) */
   timezoneOffsetMin: z.number().int().min(-900).max(900),
   /** navigator.language */
   language: z.string().max(35),
@@ -166,7 +189,7 @@ export const NetworkSignalsSchema = z.object({
   asn: z.number().int().nullable(),
   /** the ASN belongs to a hosting / datacenter provider list */
   datacenterAsn: z.boolean(),
-  /** UTC offset implied by the IP's time zone (request.cf.timezone), minutes, or null */
+  /** UTC offset implied by the IP's time zone (request.cf.timezone), minutes *ahead* of UTC, or null */
   ipTimezoneOffsetMin: z.number().int().nullable(),
   /** hour of day at the client IP's time zone when the session started, 0..23 */
   localHour: z.number().int().min(0).max(23),

@@ -121,6 +121,15 @@ export const ConversationNodeSchema = z
     prompt,
     /** the prompt is informational: the flow moves on without waiting for speech */
     noReplyNeeded: z.boolean().optional(),
+    /**
+     * Asked once when the reply is `evasive` (no reply, a refusal, or speech without intent or
+     * content) or `inconsistent` (speech that matched none of the conditions but the fallback);
+     * the conditions are then decided on the follow-up reply. Prompts may use `{{metadata.x}}`.
+     */
+    followUp: z
+      .strictObject({ prompt, when: z.enum(["evasive", "inconsistent"]) })
+      .optional()
+      .openapi("FlowConversationFollowUp"),
     /** evaluated in order; the first matching condition wins (§2) */
     outcomes: z.array(ConversationOutcomeSchema).min(1).max(MAX_CONDITIONS),
   })

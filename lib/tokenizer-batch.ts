@@ -58,6 +58,14 @@ export const BatchHeaderSchema = z.object({
   audio: BatchAudioSchema.nullable(),
   /** ask for the keyed face template (recognition / face_compare nodes) */
   wantFingerprint: z.boolean(),
+  /**
+   * Ask for a transcript of the window's audio (conversation nodes). `hints` are expected
+   * whole answers (services/tokenizer/asr/engine.ts `TranscribeOptions.hints`).
+   */
+  transcribe: z
+    .object({ hints: z.array(z.string().min(1).max(200)).max(200).optional() })
+    .strict()
+    .optional(),
 });
 export type BatchHeader = z.infer<typeof BatchHeaderSchema>;
 

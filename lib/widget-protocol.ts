@@ -3,7 +3,8 @@
  *
  * Binary messages carry media with a 16-byte little-endian header:
  *   byte 0     kind: 1 video frame, 2 audio chunk
- *   byte 1     format: video 1 = JPEG, 2 = WebP; audio 1 = PCM s16le 16 kHz mono
+ *   byte 1     format: video 1 = JPEG, 2 = WebP; audio 1 = PCM s16le 16 kHz mono,
+ *              2 = G.711 µ-law 16 kHz mono
  *   bytes 2–3  reserved, 0
  *   bytes 4–7  u32 sequence number, per kind, strictly increasing
  *   bytes 8–15 f64 capture timestamp, ms since the client's first sample
@@ -20,7 +21,8 @@ export const MEDIA_HEADER_BYTES = 16;
 
 export const MediaKind = { video: 1, audio: 2 } as const;
 export const VideoFormat = { jpeg: 1, webp: 2 } as const;
-export const AudioFormat = { pcm16k: 1 } as const;
+/** Audio: 1 = PCM s16le 16 kHz mono; 2 = G.711 µ-law 16 kHz mono (lib/g711.ts, half the bytes). */
+export const AudioFormat = { pcm16k: 1, mulaw16k: 2 } as const;
 
 /** Limits enforced by the session Durable Object (docs/protocol.md § Limits). */
 export const LIMITS = {
@@ -83,9 +85,12 @@ export function decodeMedia(data: ArrayBuffer): MediaDecodeResult {
     if (format !== VideoFormat.jpeg && format !== VideoFormat.webp)
       return { ok: false, reason: "unknown video format" };
   } else if (kind === MediaKind.audio) {
-    if (format !== AudioFormat.pcm16k) return { ok: false, reason: "unknown audio format" };
-    if ((data.byteLength - MEDIA_HEADER_BYTES) % 2 !== 0)
+    if (format !== AudioFormat.pcm16k && format !== AudioFormat.mulaw16k) {
+      return { ok: false, reason: "unknown audio format" };
+    }
+    if (format === AudioFormat.pcm16k && (data.byteLength - MEDIA_HEADER_BYTES) % 2 !== 0) {
       return { ok: false, reason: "PCM16 payload of odd length" };
+    }
   } else {
     return { ok: false, reason: "unknown media kind" };
   }

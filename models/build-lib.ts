@@ -98,7 +98,7 @@ function valueInfo(name: string, dims: number[]): proto.IValueInfoProto {
 }
 
 /** Serialises the model to ONNX protobuf bytes. */
-export function encodeModel(model: LogisticModel): Uint8Array {
+export function encodeModel(model: LogisticModel, docString?: string): Uint8Array {
   const d = model.features.length;
   const graph: proto.IGraphProto = {
     name: `facet_${model.analyzer}_logistic`,
@@ -132,7 +132,9 @@ export function encodeModel(model: LogisticModel): Uint8Array {
     producerName: "facet models/build-lib.ts",
     producerVersion: "1",
     modelVersion: 1,
-    docString: `Facet ${model.analyzer} analyzer, first version: hand-set standardised logistic regression.`,
+    docString:
+      docString ??
+      `Facet ${model.analyzer} analyzer, first version: hand-set standardised logistic regression.`,
     graph,
     metadataProps: [
       { key: META_VERSION, value: model.version },

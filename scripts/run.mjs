@@ -50,6 +50,43 @@ if (!nodeIsRecent(process.version)) {
   process.exit(run(join(nodeBin, "node"), [fileURLToPath(import.meta.url), task, ...rest], env));
 }
 
+// Debian packages each task needs (the machine's package manager, like npm for npm packages).
+const RUNTIME_APT = ["openssl", "ca-certificates", "softhsm2", "python3-pocketsphinx", "pocketsphinx-en-us"];
+const TEST_APT = ["chromium", "ffmpeg", "espeak-ng", "flite", "pocketsphinx-testdata"];
+const APT = {
+  start: RUNTIME_APT,
+  session: RUNTIME_APT,
+  test: [...RUNTIME_APT, ...TEST_APT],
+  check: [...RUNTIME_APT, ...TEST_APT],
+};
+
+function ensureDebianPackages(packages) {
+  if (!packages || spawnSync("dpkg-query", ["--version"], { stdio: "ignore" }).status !== 0) return;
+  const missing = packages.filter(
+    (p) =>
+      !spawnSync("dpkg-query", ["-W", `-f=\${Status}`, p], { encoding: "utf8" }).stdout?.includes(
+        "install ok installed",
+      ),
+  );
+  if (missing.length === 0) return;
+  if (process.getuid?.() !== 0) {
+    console.warn(
+      `Missing Debian packages: ${missing.join(" ")}\n  install them with: sudo apt-get install -y ${missing.join(" ")}`,
+    );
+    return;
+  }
+  console.log(`Installing Debian packages: ${missing.join(" ")}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  if (
+    run("apt-get", ["update", "-qq"], env) !== 0 ||
+    run("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...missing], env) !== 0
+  ) {
+    console.warn("apt-get could not install every package; tests that need them will say so.");
+  }
+}
+
+ensureDebianPackages(APT[task]);
+
 const lock = join(root, "package-lock.json");
 const marker = join(root, "node_modules", ".package-lock.json");
 if (!existsSync(marker) || (existsSync(lock) && statSync(lock).mtimeMs > statSync(marker).mtimeMs)) {

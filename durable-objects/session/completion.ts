@@ -8,11 +8,12 @@
 import { and, eq } from "drizzle-orm";
 import { ANALYZERS } from "../../lib/analyzer-contract.ts";
 import type { Degradation, Report } from "../../lib/api-schemas.ts";
+import { tenantKeys } from "../../lib/crypto/tenant-keys.ts";
 import { openDb } from "../../lib/db/client.ts";
 import { nodeOutcomes, reports, sessions } from "../../lib/db/schema.ts";
 import { emitSessionEvent } from "../../lib/events.ts";
 import { type FusionPolicy, fuse } from "../../lib/fusion.ts";
-import { loadSessionView } from "../../lib/sessions/view.ts";
+import { loadSessionView, sealOutcome, sealReportColumn } from "../../lib/sessions/view.ts";
 import { analyzerBindings, runAllAnalyzers } from "./analyzer-fanout.ts";
 import { buildSlices, type SessionEvidence } from "./slices.ts";
 
@@ -26,6 +27,8 @@ export interface CompletionInput extends SessionEvidence {
   tokenizerFailures: number;
   shedWindows: number;
   policy: FusionPolicy;
+  /** the report's transcript: prompts as shown and replies as recognised (product-spec §5) */
+  transcript?: Report["transcript"];
 }
 
 interface CompletionState {
@@ -87,6 +90,15 @@ export async function completeSession(
   };
   const now = Date.now();
   const db = openDb(env.DB);
+  // Outcomes and report are field-encrypted under the tenant's data key (docs/storage.md).
+  const keys = tenantKeys(env, db, tenantId);
+  const [outcomesSealed, riskSealed, transcriptSealed, deviceSealed, degradedSealed] = await Promise.all([
+    Promise.all(state.visits.map((v, seq) => sealOutcome(keys, sessionId, seq, v.outcome))),
+    sealReportColumn(keys, sessionId, "risk", JSON.stringify(risk)),
+    sealReportColumn(keys, sessionId, "transcript", JSON.stringify(input.transcript ?? [])),
+    sealReportColumn(keys, sessionId, "device", JSON.stringify(device)),
+    sealReportColumn(keys, sessionId, "degraded", JSON.stringify(degraded)),
+  ]);
   const results = await db.batch([
     db
       .update(sessions)
@@ -108,7 +120,7 @@ export async function completeSession(
                 seq,
                 nodeId: v.id,
                 nodeType: v.type,
-                outcome: v.outcome,
+                outcome: outcomesSealed[seq] ?? "",
                 at: v.at,
               })),
             )
@@ -120,22 +132,22 @@ export async function completeSession(
       .values({
         sessionId,
         tenantId,
-        risk: JSON.stringify(risk),
-        transcript: JSON.stringify([]),
-        device: JSON.stringify(device),
-        degraded: JSON.stringify(degraded),
+        risk: riskSealed,
+        transcript: transcriptSealed,
+        device: deviceSealed,
+        degraded: degradedSealed,
         createdAt: now,
       })
       .onConflictDoNothing(),
   ]);
   const updated = results[0] as { id: string }[];
   if (updated.length === 0) return; // someone else ended it (e.g. the expiry sweep)
-  const view = await loadSessionView(db, tenantId, sessionId);
+  const view = await loadSessionView(db, keys, sessionId);
   if (!view) return;
   await emitSessionEvent(
     db,
     env.EVENTS,
-    tenantId,
+    keys,
     ending.status === "complete" ? "session.completed" : "session.incomplete",
     view,
     now,

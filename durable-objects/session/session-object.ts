@@ -13,11 +13,15 @@
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import { AnalyzerInputSchemas } from "../../lib/analyzer-contract.ts";
-import type { BehaviorSignals, DeviceSignals, WindowFeatures } from "../../lib/features.ts";
+import type { Report } from "../../lib/api-schemas.ts";
+import type { BehaviorSignals, DeviceSignals, WindowFeatures, WindowTranscript } from "../../lib/features.ts";
 import { NetworkSignalsSchema } from "../../lib/features.ts";
 import { type FlowNode, FlowSchema, outcomesOf } from "../../lib/flow.ts";
 import { DEFAULT_POLICY } from "../../lib/fusion.ts";
+import { mulawToPcm16le } from "../../lib/g711.ts";
+import { zeroize } from "../../lib/tokenizer-batch.ts";
 import {
+  AudioFormat,
   type ChallengeAction,
   ClientMessageSchema,
   CloseCode,
@@ -30,6 +34,14 @@ import {
 } from "../../lib/widget-protocol.ts";
 import { analyzerBindings, callAnalyzer } from "./analyzer-fanout.ts";
 import { completeSession, type Ending } from "./completion.ts";
+import {
+  type ConversationReply,
+  chooseOutcome,
+  followUpDue,
+  isEvasive,
+  renderPrompt,
+  words,
+} from "./conversation.ts";
 import {
   CHALLENGE_RESPONSE_WINDOWS,
   drawChallenges,
@@ -89,6 +101,21 @@ interface ConversationState {
   latencyMs: number | null;
   speechMs: number;
   pauses: number;
+  /** recognised text of the reply's windows, in order */
+  texts: string[];
+  /** a recognizer answered for at least one of the reply's windows */
+  recognized: boolean;
+  /** ms since the session began when the reply's first recognised words arrived */
+  replyAtMs: number | null;
+  /** this reply answers the node's follow-up question (asked at most once) */
+  followUpAsked: boolean;
+  /**
+   * Copies of the reply's PCM (memory only, at most MAX_REPLY_AUDIO_BYTES), transcribed once
+   * more as one utterance when the reply ends — words cut by a window boundary are then heard
+   * whole — and zeroized right after (or when the session ends first).
+   */
+  audio: Uint8Array[];
+  audioBytes: number;
 }
 
 interface FaceWaitState {
@@ -103,6 +130,10 @@ const REPLY_END_SILENT_WINDOWS = 2;
 const NO_REPLY_WINDOWS = 8;
 /** A recognition or camera node waits this long for a face before `no_face`. */
 const FACE_WAIT_WINDOWS = 10;
+/** Reply audio kept for the whole-reply transcription: 20 s of 16 kHz PCM16. */
+const MAX_REPLY_AUDIO_BYTES = 20 * 16_000 * 2;
+/** Longest wait between attempts to record a session's end while D1 or the key service is down. */
+const COMPLETION_RETRY_MAX_MS = 60_000;
 /** Tokenizer requests in flight per session; more would only queue at the service. */
 const MAX_INFLIGHT_WINDOWS = 2;
 
@@ -114,6 +145,10 @@ export class SessionObject extends DurableObject<Env> {
   #windows: WindowFeatures[] = [];
   #inflight = new Map<number, Promise<void>>();
   #pendingResults = new Map<number, WindowFeatures | null>();
+  /** transcripts of windows sent with `transcribe` (conversation nodes), until drained */
+  #pendingTranscripts = new Map<number, WindowTranscript | null>();
+  /** the report's transcript (product-spec §5): prompts as shown, replies as recognised */
+  #transcript: Report["transcript"] = [];
   #nextToProcess = 0;
   #draining: Promise<void> = Promise.resolve();
   #tokenizerFailures = 0;
@@ -130,6 +165,9 @@ export class SessionObject extends DurableObject<Env> {
   #tokensAt = Date.now();
   #lastSeq = { [MediaKind.video]: -1, [MediaKind.audio]: -1 } as Record<number, number>;
   #ending: Promise<void> | null = null;
+  /** an end whose outcome could not be recorded yet, retried by the alarm */
+  #retryEnding: { ending: Ending; closeCode: CloseCodeValue | null } | null = null;
+  #completionRetries = 0;
   #challengeStats = { issued: 0, passed: 0 };
 
   async #load(): Promise<Persisted | null> {
@@ -217,6 +255,14 @@ export class SessionObject extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const state = await this.#load();
     if (!state || state.phase === "done") return;
+    if (this.#retryEnding) {
+      // A previous end could not be recorded: retry it as it was (after an eviction the memory
+      // is gone and the branches below end the session `interrupted` instead).
+      const { ending, closeCode } = this.#retryEnding;
+      this.#retryEnding = null;
+      await this.#end(ending, closeCode);
+      return;
+    }
     const now = Date.now();
     if (now >= state.config.expiresAt) {
       await this.#end({ status: "incomplete", reason: "expired" }, CloseCode.sessionEnded);
@@ -302,7 +348,11 @@ export class SessionObject extends DurableObject<Env> {
     if (media.header.seq <= last)
       return this.#fail(CloseCode.protocolOrder, "ERR_WS_ORDER", "sequence numbers must increase");
     this.#lastSeq[media.header.kind] = media.header.seq;
-    const { closed, dropped } = this.#assembler.add(media.header, media.payload);
+    // µ-law audio is expanded to PCM16 here, so the tokenizer sees one audio format.
+    const mulaw = media.header.kind === MediaKind.audio && media.header.format === AudioFormat.mulaw16k;
+    const payload = mulaw ? mulawToPcm16le(media.payload) : media.payload;
+    const { closed, dropped } = this.#assembler.add(media.header, payload);
+    if (mulaw) zeroize(payload);
     if (dropped) this.#send({ type: "slow_down", droppedFrames: this.#assembler.droppedFrames });
     for (const window of closed) this.#dispatch(window);
   }
@@ -356,6 +406,17 @@ export class SessionObject extends DurableObject<Env> {
       return;
     }
     const wantFingerprint = ["recognition", "face_compare"].includes(this.#currentNode()?.type ?? "");
+    // While a conversation node waits for a reply, its windows are also transcribed.
+    const listening =
+      this.#conversation && !this.#conversation.node.noReplyNeeded ? this.#conversation : null;
+    const transcribe = listening ? {} : undefined;
+    if (listening && window.audio) {
+      for (const chunk of window.audio.chunks) {
+        if (listening.audioBytes + chunk.byteLength > MAX_REPLY_AUDIO_BYTES) break;
+        listening.audio.push(chunk.slice());
+        listening.audioBytes += chunk.byteLength;
+      }
+    }
     const baseUrl = state.config.zone === "us" ? this.env.TOKENIZER_URL_US : this.env.TOKENIZER_URL_EU;
     const task = tokenizeWindow(
       {
@@ -366,8 +427,10 @@ export class SessionObject extends DurableObject<Env> {
       },
       window,
       wantFingerprint,
+      transcribe,
     )
       .then((reply) => {
+        if (reply.transcript !== undefined) this.#pendingTranscripts.set(window.seq, reply.transcript);
         this.#pendingResults.set(window.seq, reply.features);
       })
       .catch((error: unknown) => {
@@ -397,10 +460,12 @@ export class SessionObject extends DurableObject<Env> {
       .then(async () => {
         while (this.#pendingResults.has(this.#nextToProcess)) {
           const features = this.#pendingResults.get(this.#nextToProcess) ?? null;
+          const transcript = this.#pendingTranscripts.get(this.#nextToProcess);
           this.#pendingResults.delete(this.#nextToProcess);
+          this.#pendingTranscripts.delete(this.#nextToProcess);
           this.#nextToProcess += 1;
           if (features) this.#windows.push(features);
-          await this.#onWindow(features);
+          await this.#onWindow(features, transcript);
         }
       })
       // A bug here must end the session in a defined state, not wedge the chain.
@@ -408,11 +473,11 @@ export class SessionObject extends DurableObject<Env> {
     return this.#draining;
   }
 
-  async #onWindow(features: WindowFeatures | null): Promise<void> {
+  async #onWindow(features: WindowFeatures | null, transcript?: WindowTranscript | null): Promise<void> {
     if (this.#state?.phase !== "running") return;
     const index = this.#windows.length;
     if (this.#liveness) await this.#progressLiveness(this.#liveness, index);
-    if (this.#conversation) await this.#progressConversation(this.#conversation, features);
+    if (this.#conversation) await this.#progressConversation(this.#conversation, features, transcript);
     if (this.#faceWait) await this.#progressFaceWait(this.#faceWait, index);
   }
 
@@ -459,26 +524,11 @@ export class SessionObject extends DurableObject<Env> {
         });
         return;
       }
-      case "conversation":
-        this.#conversation = {
-          node,
-          firstWindow: this.#windows.length,
-          firstProcessed: this.#nextToProcess,
-          speechWindows: 0,
-          silentAfterSpeech: 0,
-          latencyMs: null,
-          speechMs: 0,
-          pauses: 0,
-        };
-        this.#send({
-          type: "node",
-          nodeId: node.id,
-          nodeType: "conversation",
-          prompt: node.prompt,
-          noReplyNeeded: node.noReplyNeeded ?? false,
-        });
-        if (node.noReplyNeeded) return this.#finishConversation(this.#conversation);
+      case "conversation": {
+        const conv = this.#ask(node, node.prompt, false);
+        if (node.noReplyNeeded) return this.#finishConversation(conv);
         return;
+      }
       case "recognition":
       case "face_compare":
         this.#faceWait = { node, firstWindow: this.#windows.length, firstProcessed: this.#nextToProcess };
@@ -585,10 +635,58 @@ export class SessionObject extends DurableObject<Env> {
     await this.#finishNode(live.node, livenessOutcome("error" in result ? null : result));
   }
 
-  async #progressConversation(conv: ConversationState, features: WindowFeatures | null): Promise<void> {
+  /** Shows (and transcribes) a conversation prompt and starts listening for the reply. */
+  #ask(node: ConversationState["node"], template: string, followUpAsked: boolean): ConversationState {
+    const conv: ConversationState = {
+      node,
+      firstWindow: this.#windows.length,
+      firstProcessed: this.#nextToProcess,
+      speechWindows: 0,
+      silentAfterSpeech: 0,
+      latencyMs: null,
+      speechMs: 0,
+      pauses: 0,
+      texts: [],
+      recognized: false,
+      replyAtMs: null,
+      followUpAsked,
+      audio: [],
+      audioBytes: 0,
+    };
+    this.#conversation = conv;
+    const prompt = renderPrompt(template, this.#state?.config ?? { metadata: {}, providedData: {} });
+    this.#transcript.push({ nodeId: node.id, speaker: "prompt", text: prompt, atMs: this.#sinceStart() });
+    this.#send({
+      type: "node",
+      nodeId: node.id,
+      nodeType: "conversation",
+      prompt,
+      noReplyNeeded: node.noReplyNeeded ?? false,
+    });
+    return conv;
+  }
+
+  #sinceStart(): number {
+    return Math.max(0, Date.now() - (this.#state?.startedAt ?? Date.now()));
+  }
+
+  async #progressConversation(
+    conv: ConversationState,
+    features: WindowFeatures | null,
+    transcript: WindowTranscript | null | undefined,
+  ): Promise<void> {
     const audio = features?.audio;
     const spoke = audio !== null && audio !== undefined && audio.speechRatio >= 0.1;
     const waited = this.#nextToProcess - conv.firstProcessed;
+    if (transcript !== undefined && transcript !== null) {
+      conv.recognized = true;
+      // Words the recognizer finds in a window without voice activity are noise, not a reply.
+      const voiced = spoke || (audio?.speechSegments.length ?? 0) > 0;
+      if (voiced && transcript.text.trim() !== "") {
+        conv.texts.push(transcript.text.trim());
+        conv.replyAtMs ??= this.#sinceStart();
+      }
+    }
     if (spoke && audio) {
       if (conv.latencyMs === null)
         conv.latencyMs = Math.max(0, (audio.speechSegments[0]?.startMs ?? 0) + (waited - 1) * 1000);
@@ -608,24 +706,90 @@ export class SessionObject extends DurableObject<Env> {
   }
 
   /**
-   * Chooses the conversation outcome. Without speech recognition (a later issue) only
-   * `no_reply` and the fallback are decidable; intent and content conditions are skipped,
-   * never guessed.
+   * Chooses the conversation outcome with the offline condition language (conversation.ts),
+   * records the reply in the transcript and as a turn for the conversation analyzer. Without
+   * a recognizer (TOKENIZER_ASR=none, or it failed) only `no_reply` and the fallback are
+   * decidable; intent and content conditions are skipped, never guessed.
    */
   async #finishConversation(conv: ConversationState): Promise<void> {
     this.#conversation = null;
-    const replied = conv.speechWindows > 0;
-    this.#turns.push({
-      latencyMs: conv.latencyMs,
-      speechMs: conv.speechMs,
-      pauses: conv.pauses,
-      words: null,
-      evasive: false,
-    });
-    const pick = conv.node.outcomes.find((o) =>
-      o.when === "no_reply" ? !replied && !conv.node.noReplyNeeded : o.when === "",
-    );
-    await this.#advance(conv.node, pick ? (pick.when === "" ? "fallback" : pick.when) : "fallback");
+    const whole = conv.recognized && conv.speechWindows > 0 ? await this.#transcribeReply(conv) : null;
+    zeroize(...conv.audio);
+    conv.audio = [];
+    if (this.#state?.phase !== "running") return; // the session ended while the reply was transcribed
+    const reply: ConversationReply = {
+      spoke: conv.speechWindows > 0,
+      text: whole ?? conv.texts.join(" "),
+      recognized: conv.recognized,
+    };
+    if (reply.text !== "") {
+      this.#transcript.push({
+        nodeId: conv.node.id,
+        speaker: "user",
+        text: reply.text,
+        atMs: conv.replyAtMs ?? this.#sinceStart(),
+      });
+    }
+    const outcome =
+      chooseOutcome(
+        conv.node.outcomes,
+        reply,
+        this.#state?.config ?? { metadata: {}, providedData: {} },
+        conv.node.noReplyNeeded,
+      ) ?? "fallback";
+    if (!conv.node.noReplyNeeded) {
+      // An informational prompt expects no answer: it is not a turn of the dialogue.
+      this.#turns.push({
+        latencyMs: conv.latencyMs,
+        speechMs: conv.speechMs,
+        pauses: conv.pauses,
+        words: conv.recognized ? words(reply.text).length : null,
+        evasive: isEvasive(reply, outcome),
+      });
+    }
+    const followUp = conv.node.followUp;
+    if (followUp && !conv.followUpAsked && followUpDue(followUp, conv.node.outcomes, reply, outcome)) {
+      // Adaptive follow-up: ask once more, then decide the conditions on that reply.
+      this.#ask(conv.node, followUp.prompt, true);
+      return;
+    }
+    await this.#advance(conv.node, outcome);
+  }
+
+  /**
+   * The reply's audio transcribed as one utterance (its windows were transcribed one second at
+   * a time, which can cut a word in two). Null when there is none or the tokenizer fails: the
+   * per-window text stands.
+   */
+  async #transcribeReply(conv: ConversationState): Promise<string | null> {
+    const state = this.#state;
+    if (!state || conv.audio.length === 0) return null;
+    const durationMs = (conv.audioBytes / 2 / 16_000) * 1000;
+    try {
+      const reply = await tokenizeWindow(
+        {
+          fetcher: this.env.TOKENIZER,
+          baseUrl: state.config.zone === "us" ? this.env.TOKENIZER_URL_US : this.env.TOKENIZER_URL_EU,
+          tenantId: state.config.tenantId,
+          sessionId: state.config.sessionId,
+        },
+        // A copy: tokenizeWindow's body is zeroized, the chunks by the caller.
+        {
+          seq: this.#nextToProcess,
+          startMs: 0,
+          endMs: durationMs,
+          frames: [],
+          audio: { tsMs: 0, chunks: conv.audio },
+          bytes: conv.audioBytes,
+        },
+        false,
+        {},
+      );
+      const text = reply.transcript?.text.trim() ?? null;
+      return text === "" ? null : text;
+    } catch {
+      return null;
+    }
   }
 
   async #progressFaceWait(wait: FaceWaitState, index: number): Promise<void> {
@@ -658,6 +822,7 @@ export class SessionObject extends DurableObject<Env> {
     state.phase = "finishing";
     await this.#save();
     this.#liveness = null;
+    if (this.#conversation) zeroize(...this.#conversation.audio);
     this.#conversation = null;
     this.#faceWait = null;
     // Tokenize what is still buffered, then wait for windows in flight (bounded by their timeout).
@@ -673,6 +838,7 @@ export class SessionObject extends DurableObject<Env> {
         network: state.config.network,
         behavior: this.#behavior,
         turns: this.#turns,
+        transcript: this.#transcript,
         sessionSeconds: (Date.now() - state.startedAt) / 1000,
         tokenizerFailures: this.#tokenizerFailures,
         shedWindows: this.#shedWindows,
@@ -680,22 +846,34 @@ export class SessionObject extends DurableObject<Env> {
           ? { ...DEFAULT_POLICY, thresholds: state.config.thresholds }
           : DEFAULT_POLICY,
       });
-    } finally {
-      this.#windows = [];
-      state.phase = "done";
-      // Nothing of the session stays in the DO once D1 has the outcome (product-spec §7);
-      // the in-memory phase keeps refusing late calls until the object is evicted.
-      await this.ctx.storage.deleteAlarm();
-      await this.ctx.storage.deleteAll();
-      this.#send({ type: "complete", status: ending.status, reason: ending.reason });
-      if (closeCode !== null) {
-        try {
-          this.#socket?.close(closeCode, ending.reason ?? "complete");
-        } catch {
-          // already closed
-        }
-      }
-      this.#socket = null;
+    } catch {
+      // The outcome could not be recorded (D1 or the key service behind field encryption is
+      // unreachable). Deleting the state now would leave the session `in_progress` forever with
+      // no event: keep it (phase `finishing`) and retry from the alarm, with backoff
+      // (docs/reliability.md). No detail is logged: errors may quote request data.
+      console.error("session end: outcome not recorded, retrying from the alarm");
+      this.#completionRetries += 1;
+      this.#retryEnding = { ending, closeCode };
+      this.#ending = null;
+      await this.ctx.storage.setAlarm(
+        Date.now() + Math.min(COMPLETION_RETRY_MAX_MS, 1000 * 2 ** this.#completionRetries),
+      );
+      return;
     }
+    this.#windows = [];
+    state.phase = "done";
+    // Nothing of the session stays in the DO once D1 has the outcome (product-spec §7);
+    // the in-memory phase keeps refusing late calls until the object is evicted.
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    this.#send({ type: "complete", status: ending.status, reason: ending.reason });
+    if (closeCode !== null) {
+      try {
+        this.#socket?.close(closeCode, ending.reason ?? "complete");
+      } catch {
+        // already closed
+      }
+    }
+    this.#socket = null;
   }
 }

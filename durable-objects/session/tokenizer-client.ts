@@ -31,6 +31,8 @@ export async function tokenizeWindow(
   target: TokenizeTarget,
   window: MediaWindow,
   wantFingerprint: boolean,
+  /** ask for the window's transcript (conversation nodes) */
+  transcribe?: BatchHeader["transcribe"],
 ): Promise<TokenizeReply> {
   const parts: Uint8Array[] = [];
   let offset = 0;
@@ -64,6 +66,7 @@ export async function tokenizeWindow(
     frames,
     audio: audio && audio.length > 0 ? audio : null,
     wantFingerprint,
+    ...(transcribe ? { transcribe } : {}),
   };
   const body = encodeBatch(header, parts);
   try {

@@ -43,17 +43,30 @@ export const sessions = sqliteTable(
     tenantId: text("tenant_id")
       .notNull()
       .references(() => tenants.id),
+    /** AES-256-GCM field ciphertext of the integrator's reference (lib/crypto/field-encryption.ts) */
     clientReferenceId: text("client_reference_id").notNull(),
+    /**
+     * keyed hash of the reference (HMAC-SHA256 under the tenant's index key, lib/crypto/tenant-keys.ts):
+     * the equality lookup for list filters and subject export / erasure
+     */
+    clientReferenceHash: text("client_reference_hash").notNull().default(""),
     status: text("status", { enum: ["created", "in_progress", "complete", "incomplete"] }).notNull(),
+    /**
+     * the mode of the API key that created it: sandbox (`test`) data is kept at most 7 days,
+     * whatever the tenant's policy (docs/data-protection.md)
+     */
+    mode: text("mode", { enum: ["test", "live"] })
+      .notNull()
+      .default("live"),
     /** why a session ended incomplete: expired, cancelled, timeout, protocol_error, disconnected, interrupted, error */
     incompleteReason: text("incomplete_reason"),
     zone: text("zone", { enum: ["eu", "us"] }).notNull(),
     locale: text("locale").notNull(),
-    /** JSON flow as validated at creation */
+    /** JSON flow as validated at creation (integrator configuration, stored in clear) */
     flow: text("flow").notNull(),
-    /** JSON metadata sent by the integrator */
+    /** field ciphertext of the JSON metadata sent by the integrator */
     metadata: text("metadata").notNull(),
-    /** JSON providedData sent by the integrator (images are refused at creation) */
+    /** field ciphertext of the JSON providedData sent by the integrator (images are refused at creation) */
     providedData: text("provided_data"),
     /** SHA-256 of the current client secret; the secret itself is shown once */
     clientSecretHash: text("client_secret_hash"),
@@ -67,7 +80,7 @@ export const sessions = sqliteTable(
   },
   (t) => [
     index("sessions_tenant_created").on(t.tenantId, t.createdAt, t.id),
-    index("sessions_tenant_reference").on(t.tenantId, t.clientReferenceId),
+    index("sessions_tenant_reference_hash").on(t.tenantId, t.clientReferenceHash),
     uniqueIndex("sessions_client_secret").on(t.clientSecretHash),
     index("sessions_status_expires").on(t.status, t.expiresAt),
   ],
@@ -104,23 +117,27 @@ export const nodeOutcomes = sqliteTable(
   (t) => [primaryKey({ columns: [t.sessionId, t.seq] })],
 );
 
-export const reports = sqliteTable("reports", {
-  sessionId: text("session_id")
-    .primaryKey()
-    .references(() => sessions.id),
-  tenantId: text("tenant_id")
-    .notNull()
-    .references(() => tenants.id),
-  /** JSON `Risk` (product-spec §5) */
-  risk: text("risk").notNull(),
-  /** JSON transcript segments */
-  transcript: text("transcript").notNull(),
-  /** JSON device and location summary */
-  device: text("device").notNull(),
-  /** JSON list of what degraded during the session (tokenizer windows lost, analyzers missing) */
-  degraded: text("degraded").notNull(),
-  createdAt: integer("created_at").notNull(),
-});
+export const reports = sqliteTable(
+  "reports",
+  {
+    sessionId: text("session_id")
+      .primaryKey()
+      .references(() => sessions.id),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    /** JSON `Risk` (product-spec §5) */
+    risk: text("risk").notNull(),
+    /** JSON transcript segments */
+    transcript: text("transcript").notNull(),
+    /** JSON device and location summary */
+    device: text("device").notNull(),
+    /** JSON list of what degraded during the session (tokenizer windows lost, analyzers missing) */
+    degraded: text("degraded").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("reports_tenant_created").on(t.tenantId, t.createdAt)],
+);
 
 export const webhookEndpoints = sqliteTable(
   "webhook_endpoints",
@@ -135,6 +152,11 @@ export const webhookEndpoints = sqliteTable(
     /** JSON array of event types, or ["*"] */
     events: text("events").notNull(),
     enabled: integer("enabled", { mode: "boolean" }).notNull(),
+    /** why the endpoint stopped receiving events (set by Facet when it kept failing, product-spec §6) */
+    disabledReason: text("disabled_reason"),
+    disabledAt: integer("disabled_at"),
+    /** set by DELETE; a deleted endpoint is gone from the API, its row stays for the delivery log */
+    deletedAt: integer("deleted_at"),
     createdAt: integer("created_at").notNull(),
   },
   (t) => [index("webhook_endpoints_tenant").on(t.tenantId)],
@@ -153,14 +175,34 @@ export const deliveries = sqliteTable(
       .references(() => webhookEndpoints.id),
     eventType: text("event_type").notNull(),
     sessionId: text("session_id"),
-    status: text("status", { enum: ["pending", "delivered", "failed", "dead"] }).notNull(),
+    /**
+     * pending → delivered | failed (retrying) → dead (schedule exhausted or target refused);
+     * cancelled: never sent because the payload was erased or the endpoint disabled or deleted
+     */
+    status: text("status", { enum: ["pending", "delivered", "failed", "dead", "cancelled"] }).notNull(),
+    /** attempts so far, over every schedule (a manual retry starts a new one) */
     attempts: integer("attempts").notNull(),
+    /**
+     * bumped by a manual retry; queue messages of an older generation are dropped, so one
+     * delivery never runs two schedules at once
+     */
+    generation: integer("generation").notNull().default(0),
+    /**
+     * the exact JSON body that is signed and sent (no raw media, product-spec §7); kept until
+     * delivered, erased with its session or subject. Field-encrypted later (docs/storage.md).
+     */
+    payload: text("payload"),
     lastStatusCode: integer("last_status_code"),
     lastError: text("last_error"),
     createdAt: integer("created_at").notNull(),
+    lastAttemptAt: integer("last_attempt_at"),
     deliveredAt: integer("delivered_at"),
   },
-  (t) => [index("deliveries_endpoint_created").on(t.endpointId, t.createdAt)],
+  (t) => [
+    index("deliveries_endpoint_created").on(t.endpointId, t.createdAt),
+    index("deliveries_tenant_created").on(t.tenantId, t.createdAt),
+    index("deliveries_session").on(t.sessionId),
+  ],
 );
 
 export const auditLog = sqliteTable(
@@ -176,5 +218,36 @@ export const auditLog = sqliteTable(
     target: text("target").notNull(),
     at: integer("at").notNull(),
   },
-  (t) => [index("audit_log_tenant_at").on(t.tenantId, t.at)],
+  (t) => [
+    index("audit_log_tenant_at").on(t.tenantId, t.at),
+    index("audit_log_tenant_target").on(t.tenantId, t.target),
+  ],
+);
+
+/**
+ * Per-tenant data keys (product-spec §7, docs/storage.md "Encryption at rest"): AES-256 keys made
+ * by the regional tokenizer's HSM and stored here only wrapped (RFC 5649 KWP) under the tenant's
+ * KEK, which never leaves the HSM. The highest generation encrypts new writes; every generation
+ * stays readable by its key id. Generation 1 also keys the reference hash (`sessions.client_reference_hash`).
+ */
+export const tenantDataKeys = sqliteTable(
+  "tenant_data_keys",
+  {
+    /** `dk_…`, written in front of every field ciphertext it made */
+    keyId: text("key_id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    /** 1, 2, …: one insert per generation wins (unique), so concurrent first uses agree on one key */
+    generation: integer("generation").notNull(),
+    /** the region whose HSM holds the KEK that wraps it */
+    zone: text("zone", { enum: ["eu", "us"] }).notNull(),
+    kekVersion: integer("kek_version").notNull(),
+    /** standard base64 of the 40-byte KWP-wrapped key */
+    wrapped: text("wrapped").notNull(),
+    createdAt: integer("created_at").notNull(),
+    /** set when a newer generation took over new writes; the key still decrypts old rows */
+    retiredAt: integer("retired_at"),
+  },
+  (t) => [uniqueIndex("tenant_data_keys_generation").on(t.tenantId, t.generation)],
 );

@@ -14,6 +14,7 @@ import { join, resolve } from "node:path";
 import { convertV4MiniflareOptions, Miniflare, type V4WorkerOptions } from "miniflare";
 import type { AnalyzerName } from "../../lib/analyzer-contract.ts";
 import { ANALYZER_WORKERS, analyzerWorkerOptions } from "./analyzer-workers.ts";
+import { buildWidget } from "./build-widget.ts";
 import { bundleWorker } from "./bundle-worker.ts";
 import type { DevCerts } from "./dev-certs.ts";
 
@@ -65,6 +66,8 @@ export async function edgeWorkerOptions(distDir: string, opts: PlatformOptions):
   const { unstable_getMiniflareWorkerOptions } = await import("wrangler");
   const configPath = join(REPO, "wrangler.toml");
   const { workerOptions } = unstable_getMiniflareWorkerOptions(configPath);
+  // The edge serves the widget and hosted page from a generated module (widget/dist).
+  await buildWidget();
   const bundle = await bundleWorker(configPath, join(distDir, "facet-edge"));
   const { mtlsCertificates: _remoteOnly, ...rest } = workerOptions as typeof workerOptions & {
     mtlsCertificates?: unknown;
@@ -140,7 +143,8 @@ function withFaults(
 }
 
 export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
-  const distDir = opts.distDir ?? join(REPO, "dist");
+  // FACET_DIST_DIR lets two test runs on one machine build into separate folders.
+  const distDir = opts.distDir ?? process.env.FACET_DIST_DIR ?? join(REPO, "dist");
   const [edge, analyzers] = await Promise.all([
     edgeWorkerOptions(distDir, opts),
     analyzerWorkerOptions(distDir),

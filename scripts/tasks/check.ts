@@ -21,6 +21,7 @@ const steps: [string, string[]][] = [
   ["biome", [join(REPO, "node_modules", ".bin", "biome"), "ci", "."]],
   ["wrangler types --check", [bin("wrangler", "bin/wrangler.js"), "types", ...typesArgs, "--check"]],
   ["tsc", [bin("typescript", "bin/tsc"), "-p", "tsconfig.json", "--noEmit"]],
+  ["tsc (widget, DOM types)", [bin("typescript", "bin/tsc"), "-p", "widget/tsconfig.json", "--noEmit"]],
   ["tests", [join(REPO, "scripts", "tasks", "test.ts")]],
 ];
 

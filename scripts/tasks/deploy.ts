@@ -8,6 +8,7 @@ import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { ANALYZER_WORKERS } from "../lib/analyzer-workers.ts";
+import { buildWidget } from "../lib/build-widget.ts";
 import { bundleWorker } from "../lib/bundle-worker.ts";
 import { REPO } from "../lib/platform.ts";
 
@@ -21,6 +22,8 @@ const workers = [
   { name: "facet-edge", config: join(REPO, "wrangler.toml") },
 ];
 
+// The edge bundle embeds the widget and hosted page (widget/dist, generated).
+await buildWidget(true);
 let ok = true;
 const mib = (n: number) => `${(n / 1024 / 1024).toFixed(2)} MiB`;
 for (const worker of workers) {

@@ -8,6 +8,8 @@
  * opt-out that answers `face: null` and `fingerprint: null`. Keys live in an HSM named by
  * TOKENIZER_PKCS11_MODULE, _TOKEN_LABEL and _PIN or _PIN_FILE (keys/keystore.ts); without a module
  * the service refuses to start unless TOKENIZER_DEV_MODE=1 asks for the in-memory dev key store.
+ * Speech recognition (TOKENIZER_ASR) defaults to PocketSphinx when it is installed; `none` (or
+ * a missing engine, announced on start) answers `transcript: null`.
  */
 import { parseArgs } from "node:util";
 import { type KeystoreConfig, keystoreConfigFromEnv } from "./keys/keystore.ts";
@@ -26,6 +28,11 @@ export interface TokenizerConfig {
   fingerprintMaxFrames: number;
   /** PKCS#11 module, token and PIN (TOKENIZER_PKCS11_*), or the dev-only in-memory store */
   keystore: KeystoreConfig;
+  /**
+   * speech recognizer (TOKENIZER_ASR): "pocketsphinx", "none", or "auto" (the default:
+   * pocketsphinx when installed, otherwise none with a warning at start)
+   */
+  asr: "pocketsphinx" | "none" | "auto";
 }
 
 export class ConfigError extends Error {
@@ -57,6 +64,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): TokenizerCon
   if (!Number.isInteger(fingerprintMaxFrames) || fingerprintMaxFrames < 1 || fingerprintMaxFrames > 60) {
     throw new ConfigError("TOKENIZER_FINGERPRINT_MAX_FRAMES must be 1..60");
   }
+  const asr = env.TOKENIZER_ASR ?? "auto";
+  if (asr !== "pocketsphinx" && asr !== "none" && asr !== "auto") {
+    throw new ConfigError("TOKENIZER_ASR must be pocketsphinx or none");
+  }
   const keystore = keystoreConfigFromEnv(env);
   if (typeof keystore === "string") throw new ConfigError(keystore);
   const required = (value: string | undefined, name: string): string => {
@@ -76,5 +87,6 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): TokenizerCon
     faceMaxFrames,
     fingerprintMaxFrames,
     keystore,
+    asr,
   };
 }

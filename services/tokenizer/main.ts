@@ -7,6 +7,8 @@
  */
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import type { SpeechRecognizer } from "./asr/engine.ts";
+import { createPocketSphinxRecognizer, pocketSphinxInstalled } from "./asr/pocketsphinx.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { createHumanFaceEngine } from "./features/face-human.ts";
 import { BioHasher } from "./fingerprint/biohash.ts";
@@ -59,6 +61,29 @@ async function main(): Promise<void> {
   // HMAC; seeds and projections live only in this process's bounded cache, wiped on shutdown.
   const biohasher = new BioHasher(keystore);
   engines = { ...engines, fingerprint: biohasher };
+  // Speech recognition for conversation nodes: one decoder process per service, loaded now.
+  // Asked for explicitly, a missing engine stops the service; by default it is announced and
+  // transcripts answer null.
+  let asr: SpeechRecognizer | null = null;
+  if (config.asr === "pocketsphinx" || (config.asr === "auto" && pocketSphinxInstalled())) {
+    try {
+      asr = await createPocketSphinxRecognizer();
+    } catch (error) {
+      const message = error instanceof Error ? error.message : "unknown";
+      if (config.asr === "pocketsphinx") {
+        process.stderr.write(`${JSON.stringify({ fatal: "asr", message })}\n`);
+        process.exit(1);
+      }
+      process.stderr.write(
+        `${JSON.stringify({ warn: "asr", message: `speech recognition off: ${message}` })}\n`,
+      );
+    }
+  } else if (config.asr === "auto") {
+    process.stderr.write(
+      `${JSON.stringify({ warn: "asr", message: "speech recognition off: PocketSphinx not installed (apt python3-pocketsphinx pocketsphinx-en-us)" })}\n`,
+    );
+  }
+  engines = { ...engines, asr };
   const server = createTokenizerServer({
     cert: readFileSync(config.certPath),
     key: readFileSync(config.keyPath),
@@ -83,6 +108,7 @@ async function main(): Promise<void> {
     server.close(() => {
       void biohasher
         .dispose()
+        .then(() => asr?.close())
         .then(() => keystore.close())
         .finally(() => process.exit(0));
     });

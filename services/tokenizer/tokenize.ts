@@ -11,6 +11,12 @@
  * BioHash template under the tenant's current tokenization key version (fingerprint/biohash.ts)
  * and is zeroized at once. Without usable faces, without an embedding-capable face engine, or
  * without a keystore (`engines.fingerprint` null) the reply says `fingerprint: null`.
+ *
+ * Transcript: when the batch header asks for one (`transcribe`, conversation nodes) the window's
+ * PCM is copied once into an Int16Array for the recognizer (engines.asr, started once per
+ * service), which makes and zeroizes its own copy; ours is zeroized in a `finally`. Without a
+ * recognizer, without audio or when recognition fails the reply says `transcript: null` — the
+ * window's features are never lost to the recognizer. Transcripts are never logged.
  */
 import {
   type FaceWindow,
@@ -20,6 +26,7 @@ import {
   TokenizeReplySchema,
 } from "../../lib/features.ts";
 import { BatchFormatError, decodeBatch } from "../../lib/tokenizer-batch.ts";
+import type { SpeechRecognizer } from "./asr/engine.ts";
 import { TokenizerError } from "./errors.ts";
 import { extractAudio } from "./features/audio.ts";
 import { noFaceEngine } from "./features/face.ts";
@@ -34,9 +41,16 @@ export interface FeatureEngines {
   face: FaceEngine | FrameFeatureEngine<FaceWindow>;
   /** keyed template maker; absent or null: every fingerprint request answers null */
   fingerprint?: Pick<BioHasher, "hash"> | null;
+  /** speech recognizer; absent or null: every transcript request answers null */
+  asr?: Pick<SpeechRecognizer, "transcribe"> | null;
 }
 
-export const defaultEngines: FeatureEngines = { image: imageEngine, face: noFaceEngine, fingerprint: null };
+export const defaultEngines: FeatureEngines = {
+  image: imageEngine,
+  face: noFaceEngine,
+  fingerprint: null,
+  asr: null,
+};
 
 /** Tokenizes `body` (an `application/vnd.facet.batch`); does not zeroize it — the caller does. */
 export async function tokenize(
@@ -74,6 +88,15 @@ export async function tokenize(
         )
       : null;
     const fingerprint = fingerprinting ? await makeFingerprint(header.tenantId, face, engines) : null;
+    const transcript = header.transcribe
+      ? await makeTranscript(
+          header.audio
+            ? payload.subarray(header.audio.offset, header.audio.offset + header.audio.length)
+            : null,
+          header.transcribe.hints,
+          engines,
+        )
+      : undefined;
     const reply = {
       features: {
         schema: FEATURES_SCHEMA,
@@ -85,6 +108,7 @@ export async function tokenize(
         audio,
       },
       fingerprint,
+      ...(transcript === undefined ? {} : { transcript }),
     };
     const checked = TokenizeReplySchema.safeParse(reply);
     if (!checked.success) throw new Error("tokenizer reply violates TokenizeReplySchema");
@@ -111,5 +135,34 @@ async function makeFingerprint(
     return { keyVersion, bits, frames: embedding.frames };
   } finally {
     embedding.vector.fill(0);
+  }
+}
+
+/** The window's transcript, or null without audio, without a recognizer, or when it fails. */
+async function makeTranscript(
+  pcmBytes: Uint8Array | null,
+  hints: string[] | undefined,
+  engines: FeatureEngines,
+): Promise<TokenizeReply["transcript"]> {
+  if (!pcmBytes || pcmBytes.byteLength < 2 || !engines.asr) return null;
+  const view = new DataView(pcmBytes.buffer, pcmBytes.byteOffset, pcmBytes.byteLength);
+  const pcm = new Int16Array(pcmBytes.byteLength >> 1);
+  try {
+    for (let i = 0; i < pcm.length; i++) pcm[i] = view.getInt16(i * 2, true);
+    const t = await engines.asr.transcribe(pcm, hints && hints.length > 0 ? { hints } : {});
+    return {
+      text: t.text,
+      words: t.words.map((w) => ({
+        word: w.word,
+        startMs: Math.max(0, w.startMs),
+        endMs: Math.max(0, w.endMs),
+        confidence: Math.min(1, Math.max(0, w.confidence)),
+      })),
+    };
+  } catch {
+    // SpeechRecognizerError: unavailable, crashed, timed out — the window still counts.
+    return null;
+  } finally {
+    pcm.fill(0);
   }
 }

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FLOW_RULES } from "../../lib/flow-validate.ts";
 import { createSession, type Harness, LIVENESS_FLOW, startHarness } from "../support/harness.ts";
+import { harnessKeys } from "../support/tenant-keys.ts";
 
 let h: Harness;
 beforeAll(async () => {
@@ -255,8 +256,10 @@ describe("idempotent create", () => {
     expect(b.session.id).toBe(a.session.id);
     // the replay re-issues the secret: the first one, never delivered, stops working
     expect(b.clientSecret.secret).not.toBe(a.clientSecret.secret);
+    // the reference is stored encrypted; its keyed hash is the lookup column (docs/storage.md)
     const rows = await h.platform.db
-      .prepare("SELECT COUNT(*) AS n FROM sessions WHERE client_reference_id = 'idem-1'")
+      .prepare("SELECT COUNT(*) AS n FROM sessions WHERE client_reference_hash = ?")
+      .bind(await harnessKeys(h, h.tenant.tenantId).referenceHash("idem-1"))
       .first<{ n: number }>();
     expect(rows?.n).toBe(1);
     const conflict = await h.api("/v1/sessions", {

@@ -6,8 +6,17 @@
  */
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CloseCode, encodeMedia, LIMITS, MediaKind, VideoFormat } from "../../lib/widget-protocol.ts";
+import { mulawEncode } from "../../lib/g711.ts";
+import {
+  AudioFormat,
+  CloseCode,
+  encodeMedia,
+  LIMITS,
+  MediaKind,
+  VideoFormat,
+} from "../../lib/widget-protocol.ts";
 import { ScriptedClient } from "../../scripts/lib/scripted-client.ts";
+import type { FixedTokenizer } from "../support/fixed-tokenizer.ts";
 import { createSession, type Harness, startHarness } from "../support/harness.ts";
 
 let h: Harness;
@@ -177,6 +186,35 @@ describe("protocol violations end the session incomplete with a typed close code
     const { session, client } = await connected();
     client.close();
     await endedWith(session.id, "disconnected");
+  });
+});
+
+describe("audio encodings", () => {
+  it("G.711 µ-law audio is expanded to PCM16 before tokenization", async () => {
+    const { session, client } = await connected();
+    await client.waitFor((m) => m.type === "node" && m.nodeType === "permissions");
+    client.sendJson({ type: "permissions", camera: true, microphone: true });
+    const pcm = Int16Array.from({ length: 3200 }, (_, i) => Math.round(8000 * Math.sin(i / 5)));
+    let sent = 0;
+    for (let s = 0; s < 8 && client.open; s++) {
+      client.sendFrame(s * 1000, new Uint8Array([0x4c, 0xff, 0xd8, 1]));
+      const bytes = mulawEncode(pcm);
+      client.sendRaw(
+        encodeMedia({ kind: MediaKind.audio, format: AudioFormat.mulaw16k, seq: s, tsMs: s * 1000 }, bytes),
+      );
+      sent += bytes.byteLength;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect((await client.closed).code).toBe(1000);
+    await h.receiver.waitFor(
+      (w) => w.json.type === "session.completed" && w.json.data.session.id === session.id,
+    );
+    const received = (h.tokenizer as FixedTokenizer).audioBytes.get(session.id) ?? 0;
+    // two PCM bytes per µ-law byte; the windows the session did not need were not sent
+    expect(received).toBeGreaterThan(0);
+    expect(received % 2).toBe(0);
+    expect(received).toBeLessThanOrEqual(sent * 2);
+    expect(received / 2 / pcm.length).toBe(Math.round(received / 2 / pcm.length));
   });
 });
 

@@ -3,13 +3,22 @@
  * TLS requirements as services/tokenizer, answering each batch with fixed feature payloads.
  * The profile is chosen by the first byte of the window's first frame — `L` a live face,
  * `P` a held-up photo, `N` no face — so a test picks what the analyzers will see.
+ * Conversations: a test scripts a session's spoken answers with `answers.set(sessionId, [...])`.
+ * For a scripted session, a window whose audio is all zeros is silence and any other audio is
+ * speech; the first speech window of each reply that asks for `transcribe` consumes the next
+ * answer as its transcript (later windows of the same reply transcribe to ""); a batch with more
+ * than one second of audio is the session's whole-reply transcription and answers the same text,
+ * or the part after " | " ("two fellas | two thousand": windows heard the first, the whole reply
+ * the second). Unscripted
+ * sessions keep the fixed speech profile and answer `transcript: null` (no recognizer).
  * (The real service has its own suite in test/tokenizer.)
  */
 import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:https";
-import type { FaceWindow, ImageWindow, TokenizeReply } from "../../lib/features.ts";
+import type { AudioWindow, FaceWindow, ImageWindow, TokenizeReply } from "../../lib/features.ts";
 import { decodeBatch } from "../../lib/tokenizer-batch.ts";
 import type { DevCerts } from "../../scripts/lib/dev-certs.ts";
+import { createFixedKms, type FixedKms } from "./fixed-kms.ts";
 
 const LIVE_FACE: FaceWindow = {
   framesAnalyzed: 5,
@@ -54,11 +63,26 @@ export interface FixedTokenizer {
   url: string;
   /** batches received, by session id: tests assert what reached the service */
   batches: Map<string, number>;
+  /** PCM s16le audio bytes received, by session id */
+  audioBytes: Map<string, number>;
+  /** scripted spoken answers, by session id, consumed in order (see the header) */
+  answers: Map<string, string[]>;
+  /** batches that asked for a transcript, by session id */
+  transcribed: Map<string, number>;
+  /** the key API (/v1/keys/*), doubled in memory (fixed-kms.ts) */
+  kms: FixedKms;
   close(): Promise<void>;
 }
 
 export async function startFixedTokenizer(certs: DevCerts): Promise<FixedTokenizer> {
   const batches = new Map<string, number>();
+  const audioBytes = new Map<string, number>();
+  const answers = new Map<string, string[]>();
+  const transcribed = new Map<string, number>();
+  /** scripted sessions whose current reply has already consumed its answer */
+  const answering = new Set<string>();
+  const lastAnswer = new Map<string, { windows: string; whole: string }>();
+  const kms = createFixedKms();
   const server: Server = createServer(
     {
       key: readFileSync(certs.server.key),
@@ -69,14 +93,42 @@ export async function startFixedTokenizer(certs: DevCerts): Promise<FixedTokeniz
       minVersion: "TLSv1.3",
     },
     (req, res) => {
+      if (req.url?.startsWith("/v1/keys/")) return kms.handle(req, res);
       const chunks: Buffer[] = [];
       req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", () => {
         const { header, payload } = decodeBatch(new Uint8Array(Buffer.concat(chunks)));
         batches.set(header.sessionId, (batches.get(header.sessionId) ?? 0) + 1);
+        audioBytes.set(
+          header.sessionId,
+          (audioBytes.get(header.sessionId) ?? 0) + (header.audio?.length ?? 0),
+        );
         const first = header.frames[0];
         const profile = first ? String.fromCharCode(payload[first.offset] ?? 0) : "A";
         const face = profile === "L" ? LIVE_FACE : profile === "P" ? PHOTO_FACE : null;
+        const script = answers.get(header.sessionId);
+        const silent =
+          script !== undefined &&
+          header.audio !== null &&
+          payload
+            .subarray(header.audio.offset, header.audio.offset + header.audio.length)
+            .every((b) => b === 0);
+        let transcript: TokenizeReply["transcript"];
+        if (header.transcribe) {
+          transcribed.set(header.sessionId, (transcribed.get(header.sessionId) ?? 0) + 1);
+          // More than one second of audio: the session's whole-reply transcription.
+          const wholeReply = (header.audio?.length ?? 0) > WINDOW_PCM_BYTES;
+          if (script === undefined || header.audio === null) transcript = null;
+          else if (wholeReply) transcript = scripted(lastAnswer.get(header.sessionId)?.whole ?? "");
+          else if (silent || answering.has(header.sessionId)) transcript = scripted("");
+          else {
+            const [windows = "", whole = windows] = (script.shift() ?? "").split(" | ");
+            answering.add(header.sessionId);
+            lastAnswer.set(header.sessionId, { windows, whole });
+            transcript = scripted(windows);
+          }
+        }
+        if (silent) answering.delete(header.sessionId);
         const reply: TokenizeReply = {
           features: {
             schema: "facet.features/1",
@@ -86,23 +138,26 @@ export async function startFixedTokenizer(certs: DevCerts): Promise<FixedTokeniz
             face,
             image: first ? IMAGE : null,
             audio: header.audio
-              ? {
-                  durationMs: (header.audio.length / 2 / 16000) * 1000,
-                  speechRatio: 0.6,
-                  rmsDb: -24,
-                  noiseFloorDb: -60,
-                  f0MeanHz: 140,
-                  f0StdHz: 18,
-                  jitter: 0.01,
-                  shimmer: 0.04,
-                  spectralCentroidHz: 1500,
-                  spectralFlatness: 0.2,
-                  backgroundBands: [0.3, 0.2, 0.15, 0.1, 0.1, 0.08, 0.05, 0.02],
-                  speechSegments: [{ startMs: 100, endMs: 700 }],
-                }
+              ? silent
+                ? silence((header.audio.length / 2 / 16000) * 1000)
+                : {
+                    durationMs: (header.audio.length / 2 / 16000) * 1000,
+                    speechRatio: 0.6,
+                    rmsDb: -24,
+                    noiseFloorDb: -60,
+                    f0MeanHz: 140,
+                    f0StdHz: 18,
+                    jitter: 0.01,
+                    shimmer: 0.04,
+                    spectralCentroidHz: 1500,
+                    spectralFlatness: 0.2,
+                    backgroundBands: [0.3, 0.2, 0.15, 0.1, 0.1, 0.08, 0.05, 0.02],
+                    speechSegments: [{ startMs: 100, endMs: 700 }],
+                  }
               : null,
           },
           fingerprint: null,
+          ...(transcript === undefined ? {} : { transcript }),
         };
         res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(reply));
       });
@@ -114,10 +169,44 @@ export async function startFixedTokenizer(certs: DevCerts): Promise<FixedTokeniz
   return {
     url: `https://127.0.0.1:${address.port}`,
     batches,
+    audioBytes,
+    answers,
+    transcribed,
+    kms,
     close: () =>
       new Promise((r) => {
         server.closeAllConnections();
         server.close(() => r());
       }),
+  };
+}
+
+function silence(durationMs: number): AudioWindow {
+  return {
+    durationMs,
+    speechRatio: 0,
+    rmsDb: -90,
+    noiseFloorDb: -90,
+    f0MeanHz: 0,
+    f0StdHz: 0,
+    jitter: 0,
+    shimmer: 0,
+    spectralCentroidHz: 0,
+    spectralFlatness: 1,
+    backgroundBands: [0.125, 0.125, 0.125, 0.125, 0.125, 0.125, 0.125, 0.125],
+    speechSegments: [],
+  };
+}
+
+/** 1 s of 16 kHz PCM16: no media window carries more. */
+const WINDOW_PCM_BYTES = 16_000 * 2;
+
+function scripted(text: string): NonNullable<TokenizeReply["transcript"]> {
+  return {
+    text,
+    words: text
+      .split(/\s+/)
+      .filter((w) => w !== "")
+      .map((word, i) => ({ word, startMs: 100 + i * 300, endMs: 350 + i * 300, confidence: 0.9 })),
   };
 }

@@ -17,6 +17,8 @@ export const TEST_VARS = {
   IDLE_TIMEOUT_SECONDS: "4",
   ANALYZER_TIMEOUT_MS: "1500",
   RATE_LIMIT_PER_MINUTE: "600",
+  // Test-only: the webhook retry schedule runs without waiting (workers/edge/deliver-webhooks.ts).
+  WEBHOOK_RETRY_SCALE: "0",
 };
 
 export interface Harness {

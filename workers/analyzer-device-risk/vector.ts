@@ -4,8 +4,9 @@
  * zone, and sessions at unusual local hours. Ordered list = model input order
  * (models/device-risk/build.ts imports it).
  *
- * Offsets: both `timezoneOffsetMin` and `ipTimezoneOffsetMin` are taken as minutes east of UTC,
- * as lib/features.ts describes them ("minutes from UTC"); the difference wraps around 24 h.
+ * Offsets: the browser's `timezoneOffsetMin` is `Date#getTimezoneOffset()` — minutes *behind*
+ * UTC (Vienna in winter: −60) — while `ipTimezoneOffsetMin` is minutes *ahead* of UTC (+60);
+ * the browser's is negated before comparing, and the difference wraps around 24 h.
  */
 import type { AnalyzerInput } from "../../lib/analyzer-contract.ts";
 import type { AnalyzerVector } from "../../lib/analyzer-runtime.ts";
@@ -16,7 +17,7 @@ const bool = (b: boolean): number => (b ? 1 : 0);
 
 function timezoneGapHours(s: DeviceRiskSlice): number | null {
   if (s.device === null || s.network.ipTimezoneOffsetMin === null) return null;
-  const d = Math.abs(s.device.timezoneOffsetMin - s.network.ipTimezoneOffsetMin) % 1440;
+  const d = Math.abs(-s.device.timezoneOffsetMin - s.network.ipTimezoneOffsetMin) % 1440;
   return Math.min(d, 1440 - d) / 60;
 }
 

@@ -14,7 +14,11 @@ import { apiKeyAuth } from "./middleware/auth.ts";
 import { rateLimitPerKey } from "./middleware/rate-limit.ts";
 import { validationHook } from "./openapi.ts";
 import { connectRoutes } from "./routes/connect.ts";
+import { deliveryRoutes } from "./routes/deliveries.ts";
+import { hostedRoutes } from "./routes/hosted.ts";
 import { sessionRoutes } from "./routes/sessions.ts";
+import { settingsRoutes } from "./routes/settings.ts";
+import { subjectRoutes } from "./routes/subjects.ts";
 import { webhookEndpointRoutes } from "./routes/webhook-endpoints.ts";
 
 const PROBLEM = "application/problem+json";
@@ -37,11 +41,15 @@ export function buildApp() {
   });
   app.use("/v1/*", noStore());
   app.route("/v1/connect", connectRoutes);
+  app.route("/", hostedRoutes);
 
   const api = new OpenAPIHono<EdgeEnv>({ defaultHook: validationHook });
   api.use("*", apiKeyAuth(), rateLimitPerKey());
   api.route("/sessions", sessionRoutes);
   api.route("/webhook-endpoints", webhookEndpointRoutes);
+  api.route("/deliveries", deliveryRoutes);
+  api.route("/settings", settingsRoutes);
+  api.route("/subjects", subjectRoutes);
   app.route("/v1", api);
 
   app.openAPIRegistry.register("FlowNode", FlowNodeSchema);

@@ -4,10 +4,11 @@
  * Durable Object's alarm.
  */
 import { and, eq, lt } from "drizzle-orm";
+import { tenantKeys } from "../../lib/crypto/tenant-keys.ts";
 import { openDb } from "../../lib/db/client.ts";
 import { sessions } from "../../lib/db/schema.ts";
 import { emitSessionEvent } from "../../lib/events.ts";
-import { toSessionView } from "../../lib/sessions/view.ts";
+import { openSessionRow, toSessionView } from "../../lib/sessions/view.ts";
 
 export async function expireUnstartedSessions(env: Env, now = Date.now()): Promise<number> {
   const db = openDb(env.DB);
@@ -17,7 +18,9 @@ export async function expireUnstartedSessions(env: Env, now = Date.now()): Promi
     .where(and(eq(sessions.status, "created"), lt(sessions.expiresAt, now)))
     .returning();
   for (const row of expired) {
-    await emitSessionEvent(db, env.EVENTS, row.tenantId, "session.incomplete", toSessionView(row, null), now);
+    const keys = tenantKeys(env, db, row.tenantId);
+    const view = toSessionView(await openSessionRow(keys, row), null);
+    await emitSessionEvent(db, env.EVENTS, keys, "session.incomplete", view, now);
   }
   return expired.length;
 }

@@ -8,12 +8,13 @@ import { and, eq, gt, isNull } from "drizzle-orm";
 import { Hono } from "hono";
 import { CLIENT_SECRET_PATTERN } from "../../../lib/client-secret.ts";
 import { sha256Hex } from "../../../lib/crypto/hash.ts";
+import { tenantKeys } from "../../../lib/crypto/tenant-keys.ts";
 import { sessions, tenants } from "../../../lib/db/schema.ts";
 import { FacetError } from "../../../lib/errors.ts";
 import { emitSessionEvent } from "../../../lib/events.ts";
 import type { NetworkSignals } from "../../../lib/features.ts";
 import { FlowSchema } from "../../../lib/flow.ts";
-import { toSessionView } from "../../../lib/sessions/view.ts";
+import { openSessionData, openSessionRow, toSessionView } from "../../../lib/sessions/view.ts";
 import { parseTenantSettings } from "../../../lib/tenant-settings.ts";
 import { PROTOCOL } from "../../../lib/widget-protocol.ts";
 import type { EdgeEnv } from "../env.ts";
@@ -94,6 +95,8 @@ connectRoutes.get("/", async (c) => {
     .from(tenants)
     .where(eq(tenants.id, row.tenantId));
   const settings = tenant ? parseTenantSettings(tenant.settings) : null;
+  const keys = tenantKeys(c.env, db, row.tenantId);
+  const [clear, data] = await Promise.all([openSessionRow(keys, row), openSessionData(keys, row)]);
   const stub = c.env.SESSION.get(c.env.SESSION.idFromName(row.id));
   await stub.begin({
     sessionId: row.id,
@@ -101,14 +104,14 @@ connectRoutes.get("/", async (c) => {
     zone: row.zone,
     locale: row.locale,
     flow: FlowSchema.parse(JSON.parse(row.flow)),
-    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
-    providedData: row.providedData ? (JSON.parse(row.providedData) as Record<string, unknown>) : {},
+    metadata: JSON.parse(data.metadata) as Record<string, unknown>,
+    providedData: data.providedData ? (JSON.parse(data.providedData) as Record<string, unknown>) : {},
     expiresAt: row.expiresAt,
     network: networkSignals(c.req.raw, now),
     thresholds: settings?.thresholds ?? null,
   });
   c.executionCtx.waitUntil(
-    emitSessionEvent(db, c.env.EVENTS, row.tenantId, "session.started", toSessionView(row, null), now),
+    emitSessionEvent(db, c.env.EVENTS, keys, "session.started", toSessionView(clear, null), now),
   );
   return stub.fetch(c.req.raw);
 });

@@ -1,6 +1,6 @@
 /**
  * `/v1/sessions`: create (flow validation, Idempotency-Key), get, list (cursor pagination and
- * filters), refresh the client secret, cancel (product-spec §3). Every query is scoped to the
+ * filters), refresh the client secret, cancel, erase (product-spec §3). Every query is scoped to the
  * authenticated tenant; results carry `Cache-Control: no-store` (set by the app).
  */
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
@@ -14,16 +14,23 @@ import {
   SessionListSchema,
   ZoneSchema,
 } from "../../../lib/api-schemas.ts";
-import { hostedPageUrl, issueClientSecret } from "../../../lib/client-secret.ts";
-import { sha256Hex } from "../../../lib/crypto/hash.ts";
+import { clientSecretView, issueClientSecret } from "../../../lib/client-secret.ts";
 import { base64url, newId } from "../../../lib/crypto/random.ts";
+import { tenantKeys } from "../../../lib/crypto/tenant-keys.ts";
 import { auditLog, idempotencyKeys, sessions, tenants } from "../../../lib/db/schema.ts";
 import { FacetError } from "../../../lib/errors.ts";
-import { emitSessionEvent } from "../../../lib/events.ts";
+import { emitEvent, emitSessionEvent } from "../../../lib/events.ts";
 import { validateFlow } from "../../../lib/flow-validate.ts";
-import { loadReport, loadSessionView, toSessionView } from "../../../lib/sessions/view.ts";
+import {
+  loadReport,
+  loadSessionView,
+  openSessionRow,
+  sealSession,
+  toSessionView,
+} from "../../../lib/sessions/view.ts";
 import { parseTenantSettings } from "../../../lib/tenant-settings.ts";
 import type { EdgeEnv } from "../env.ts";
+import { eraseSessions } from "../erasure.ts";
 import { problemResponses, validationHook } from "../openapi.ts";
 
 export const sessionRoutes = new OpenAPIHono<EdgeEnv>({ defaultHook: validationHook });
@@ -71,7 +78,9 @@ sessionRoutes.openapi(createSession, async (c) => {
   if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {
     throw new FacetError("ERR_VALIDATION", "Idempotency-Key must be 1–255 visible ASCII characters.");
   }
-  const requestHash = await sha256Hex(JSON.stringify(body));
+  const keys = tenantKeys(c.env, db, tenantId);
+  // keyed: the body holds metadata, and a plain digest of it could be confirmed by guessing
+  const requestHash = await keys.requestHash(JSON.stringify(body));
   if (idempotencyKey !== undefined) {
     const replay = await replayIdempotent(c.var.db, tenantId, idempotencyKey, requestHash);
     if (replay) return replayResponse(c, replay);
@@ -79,17 +88,21 @@ sessionRoutes.openapi(createSession, async (c) => {
 
   const id = newId("ses");
   const secret = await issueClientSecret(Number(c.env.CLIENT_SECRET_TTL_SECONDS), now);
+  const sealed = await sealSession(keys, id, {
+    clientReferenceId: body.clientReferenceId,
+    metadata: JSON.stringify(body.metadata),
+    providedData: body.providedData ? JSON.stringify(body.providedData) : null,
+  });
   const row = {
     id,
     tenantId,
-    clientReferenceId: body.clientReferenceId,
+    ...sealed,
     status: "created" as const,
+    mode: c.var.apiKeyMode,
     incompleteReason: null,
     zone: ZoneSchema.parse(zone),
     locale: body.locale,
     flow: JSON.stringify(verdict.flow),
-    metadata: JSON.stringify(body.metadata),
-    providedData: body.providedData ? JSON.stringify(body.providedData) : null,
     clientSecretHash: secret.hash,
     clientSecretExpiresAt: secret.expiresAt,
     clientSecretUsedAt: null,
@@ -125,16 +138,12 @@ sessionRoutes.openapi(createSession, async (c) => {
     if (!replay) throw error;
     return replayResponse(c, replay);
   }
-  const session = toSessionView(row, null);
-  c.executionCtx.waitUntil(emitSessionEvent(db, c.env.EVENTS, tenantId, "session.created", session, now));
+  const session = toSessionView({ ...row, clientReferenceId: body.clientReferenceId }, null);
+  c.executionCtx.waitUntil(emitSessionEvent(db, c.env.EVENTS, keys, "session.created", session, now));
   return c.json(
     {
       session,
-      clientSecret: {
-        secret: secret.secret,
-        url: hostedPageUrl(c.env.PUBLIC_ORIGIN, secret.secret),
-        expiresAt: new Date(secret.expiresAt).toISOString(),
-      },
+      clientSecret: clientSecretView(c.env.PUBLIC_ORIGIN, id, secret),
       warnings: verdict.warnings,
     },
     201,
@@ -191,12 +200,8 @@ async function replayResponse(c: Parameters<Parameters<typeof sessionRoutes.open
   c.header("idempotent-replayed", "true");
   return c.json(
     {
-      session: toSessionView(row, null),
-      clientSecret: {
-        secret: secret.secret,
-        url: hostedPageUrl(c.env.PUBLIC_ORIGIN, secret.secret),
-        expiresAt: new Date(secret.expiresAt).toISOString(),
-      },
+      session: toSessionView(await openSessionRow(tenantKeys(c.env, db, tenantId), row), null),
+      clientSecret: clientSecretView(c.env.PUBLIC_ORIGIN, row.id, secret),
       warnings: [],
     },
     200,
@@ -216,7 +221,7 @@ const getSession = createRoute({
 
 sessionRoutes.openapi(getSession, async (c) => {
   const { id } = c.req.valid("param");
-  const session = await loadSessionView(c.var.db, c.var.tenantId, id);
+  const session = await loadSessionView(c.var.db, tenantKeys(c.env, c.var.db, c.var.tenantId), id);
   if (!session) throw new FacetError("ERR_NOT_FOUND", `No session ${id}.`);
   await c.var.db.insert(auditLog).values({
     id: newId("aud"),
@@ -263,9 +268,11 @@ const listSessions = createRoute({
 sessionRoutes.openapi(listSessions, async (c) => {
   const q = c.req.valid("query");
   const { db, tenantId } = c.var;
+  const keys = tenantKeys(c.env, db, tenantId);
   const filters = [eq(sessions.tenantId, tenantId)];
   if (q.status) filters.push(eq(sessions.status, q.status));
-  if (q.clientReferenceId) filters.push(eq(sessions.clientReferenceId, q.clientReferenceId));
+  if (q.clientReferenceId)
+    filters.push(eq(sessions.clientReferenceHash, await keys.referenceHash(q.clientReferenceId)));
   if (q.createdAfter) filters.push(gte(sessions.createdAt, Date.parse(q.createdAfter)));
   if (q.createdBefore) filters.push(lte(sessions.createdAt, Date.parse(q.createdBefore)));
   if (q.cursor) {
@@ -286,8 +293,8 @@ sessionRoutes.openapi(listSessions, async (c) => {
   const data = await Promise.all(
     page.map(async (row) =>
       toSessionView(
-        row,
-        row.status === "complete" || row.status === "incomplete" ? await loadReport(db, row.id) : null,
+        await openSessionRow(keys, row),
+        row.status === "complete" || row.status === "incomplete" ? await loadReport(db, keys, row.id) : null,
       ),
     ),
   );
@@ -318,8 +325,9 @@ sessionRoutes.openapi(refreshSecret, async (c) => {
     .set({ clientSecretHash: secret.hash, clientSecretExpiresAt: secret.expiresAt, clientSecretUsedAt: null })
     .where(and(eq(sessions.id, id), eq(sessions.tenantId, tenantId), eq(sessions.status, "created")))
     .returning();
+  const keys = tenantKeys(c.env, db, tenantId);
   if (!row) {
-    const existing = await loadSessionView(db, tenantId, id);
+    const existing = await loadSessionView(db, keys, id);
     if (!existing) throw new FacetError("ERR_NOT_FOUND", `No session ${id}.`);
     throw new FacetError(
       "ERR_SESSION_STATE",
@@ -328,12 +336,8 @@ sessionRoutes.openapi(refreshSecret, async (c) => {
   }
   return c.json(
     {
-      session: toSessionView(row, null),
-      clientSecret: {
-        secret: secret.secret,
-        url: hostedPageUrl(c.env.PUBLIC_ORIGIN, secret.secret),
-        expiresAt: new Date(secret.expiresAt).toISOString(),
-      },
+      session: toSessionView(await openSessionRow(keys, row), null),
+      clientSecret: clientSecretView(c.env.PUBLIC_ORIGIN, row.id, secret),
       warnings: [],
     },
     200,
@@ -360,6 +364,7 @@ sessionRoutes.openapi(cancelSession, async (c) => {
     .from(sessions)
     .where(and(eq(sessions.id, id), eq(sessions.tenantId, tenantId)));
   if (!row) throw new FacetError("ERR_NOT_FOUND", `No session ${id}.`);
+  const keys = tenantKeys(c.env, db, tenantId);
   if (row.status === "complete" || row.status === "incomplete") {
     throw new FacetError("ERR_SESSION_STATE", `Session already ended (${row.status}).`);
   }
@@ -382,12 +387,48 @@ sessionRoutes.openapi(cancelSession, async (c) => {
       .where(and(eq(sessions.id, id), eq(sessions.status, "created")))
       .returning();
     if (updated) {
-      c.executionCtx.waitUntil(
-        emitSessionEvent(db, c.env.EVENTS, tenantId, "session.incomplete", toSessionView(updated, null), now),
-      );
+      const view = toSessionView(await openSessionRow(keys, updated), null);
+      c.executionCtx.waitUntil(emitSessionEvent(db, c.env.EVENTS, keys, "session.incomplete", view, now));
     }
   }
-  const session = await loadSessionView(db, tenantId, id);
+  const session = await loadSessionView(db, keys, id);
   if (!session) throw new FacetError("ERR_INTERNAL");
   return c.json({ session }, 200);
+});
+
+const eraseSession = createRoute({
+  method: "delete",
+  path: "/{id}",
+  summary: "Erase a session; a running one is cancelled first. Emits `session.erased`",
+  description:
+    "Deletes the session with its metadata, providedData, node outcomes, report and webhook payloads " +
+    "(product-spec §7). Delivery metadata and the audit log stay.",
+  request: { params: SessionIdParamSchema },
+  responses: { 204: { description: "Erased" }, ...problemResponses(401, 404, 429) },
+});
+
+sessionRoutes.openapi(eraseSession, async (c) => {
+  const { id } = c.req.valid("param");
+  const { db, tenantId } = c.var;
+  const [row] = await db
+    .select()
+    .from(sessions)
+    .where(and(eq(sessions.id, id), eq(sessions.tenantId, tenantId)));
+  if (!row) throw new FacetError("ERR_NOT_FOUND", `No session ${id}.`);
+  const keys = tenantKeys(c.env, db, tenantId);
+  const { clientReferenceId } = await openSessionRow(keys, row);
+  await eraseSessions(db, c.env, [row]);
+  const now = Date.now();
+  await db.insert(auditLog).values({
+    id: newId("aud"),
+    tenantId,
+    actor: c.var.apiKeyId,
+    action: "session.erase",
+    target: id,
+    at: now,
+  });
+  await emitEvent(db, c.env.EVENTS, keys, "session.erased", {
+    session: { id, clientReferenceId, erasedAt: new Date(now).toISOString() },
+  });
+  return c.body(null, 204);
 });
