@@ -14,11 +14,15 @@
  */
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { decodeBatch } from "../../lib/tokenizer-batch.ts";
 import { extractAudio } from "../../services/tokenizer/features/audio.ts";
 import type { FaceEngine } from "../../services/tokenizer/features/face-engine.ts";
-import { createHumanFaceEngine } from "../../services/tokenizer/features/face-human.ts";
+import {
+  createHumanFaceEngine,
+  DEFAULT_FACE_MAX_FRAMES,
+  DEFAULT_FINGERPRINT_MAX_FRAMES,
+  humanConfig,
+} from "../../services/tokenizer/features/face-human.ts";
 import {
   type DecodedFrame,
   decodeFrame,
@@ -39,37 +43,8 @@ interface HumanInstance {
 }
 type HumanConstructor = new (config: Record<string, unknown>) => HumanInstance;
 
-/** Models and thresholds as in face-human.ts; keep the two in step (the report's stage row shows drift). */
-function humanConfig(humanPath: string, wasmDir: string): Record<string, unknown> {
-  return {
-    backend: "wasm",
-    wasmPath: `${pathToFileURL(wasmDir).href}/`,
-    modelBasePath: `${pathToFileURL(join(dirname(humanPath), "..", "models")).href}/`,
-    debug: false,
-    async: false,
-    warmup: "none",
-    cacheSensitivity: 0,
-    filter: { enabled: false },
-    face: {
-      enabled: true,
-      detector: { rotation: true, maxDetected: 3, minConfidence: 0.5, skipFrames: 0, skipTime: 0 },
-      mesh: { enabled: true },
-      iris: { enabled: true, skipFrames: 0, skipTime: 0 },
-      description: { enabled: true, minConfidence: 0.5, skipFrames: 0, skipTime: 0 },
-      emotion: { enabled: false },
-      antispoof: { enabled: false },
-      liveness: { enabled: false },
-    },
-    body: { enabled: false },
-    hand: { enabled: false },
-    object: { enabled: false },
-    gesture: { enabled: false },
-    segmentation: { enabled: false },
-  };
-}
-
-const FACE_MAX_FRAMES = 8;
-const FINGERPRINT_MAX_FRAMES = 3;
+const FACE_MAX_FRAMES = DEFAULT_FACE_MAX_FRAMES;
+const FINGERPRINT_MAX_FRAMES = DEFAULT_FINGERPRINT_MAX_FRAMES;
 /** Frames of a 5-frame window that run the descriptor: face-human.ts `evenlySpaced(k, 5, 3)`. */
 const DESCRIPTOR_FRAMES = new Set([0, 2, 4]);
 

@@ -11,6 +11,7 @@
  */
 import jpeg from "jpeg-js";
 import { encodeBatch } from "../../lib/tokenizer-batch.ts";
+import { seededRandom as rng } from "../../scripts/lib/seeded-random.ts";
 import { ensureTestMedia, jpegFrames } from "../../scripts/lib/test-media.ts";
 import { jpegDimensions } from "../../services/tokenizer/features/frame-decode.ts";
 
@@ -31,18 +32,6 @@ export interface BenchMedia {
   windows: BenchWindow[];
   width: number;
   height: number;
-}
-
-/** Deterministic generator (mulberry32), so synthetic inputs repeat across runs. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A textured 320×240 scene that drifts a little per frame (gradient, blob, noise); no face. */

@@ -13,6 +13,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { seededRandom as rng } from "../../scripts/lib/seeded-random.ts";
 import { LIVENESS_VECTOR } from "../../workers/analyzer-liveness/vector.ts";
 import { encodeModel, type LogisticModel, referenceScore, sha256Hex } from "../build-lib.ts";
 
@@ -39,18 +40,6 @@ export const DEFAULT_OPTIONS: TrainOptions = {
   learningRate: 0.2,
   l2: 0.01,
 };
-
-/** mulberry32 (same generator as the corpus plan). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
 

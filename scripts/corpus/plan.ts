@@ -1,3 +1,4 @@
+import { seededRandom as rng } from "../lib/seeded-random.ts";
 /**
  * The liveness evaluation corpus as a deterministic plan: every one-second window (5 frames,
  * 320×240, 200 ms apart) with its class, attack species, split, source identity and the exact
@@ -103,17 +104,7 @@ const BONA_FIDE_STRIDE_S: Record<Split, number> = { train: 1, validation: 1, tes
 const ATTACKS_PER_SPECIES: Record<Split, number> = { train: 24, validation: 16, test: 24 };
 const CONTROLS_PER_KIND: Record<Split, number> = { train: 6, validation: 4, test: 6 };
 
-/** mulberry32: small, seedable, identical on every platform. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };
 
 /** Stable per-window seed from the corpus seed and the window id (FNV-1a). */
 function seedOf(id: string, seed: number): number {

@@ -14,20 +14,10 @@ import {
   TRAINED_DOC,
   trainLiveness,
 } from "../../models/liveness/train.ts";
+import { seededRandom as rng } from "../../scripts/lib/seeded-random.ts";
 import { LIVENESS_VECTOR } from "../../workers/analyzer-liveness/vector.ts";
 
 ort.env.wasm.numThreads = 1;
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Vectors around each feature's neutral value; attacks shifted along a few features. */
 function syntheticRows(seed: number): LabelledRow[] {

@@ -15,6 +15,7 @@ import jpeg from "jpeg-js";
 import { encodeBatch } from "../../lib/tokenizer-batch.ts";
 import { type DevCerts, ensureDevCerts, type KeyPairPaths } from "../../scripts/lib/dev-certs.ts";
 import { devKeystoreEnv } from "../../scripts/lib/dev-hsm.ts";
+import { seededRandom as rng } from "../../scripts/lib/seeded-random.ts";
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const MAIN = join(REPO, "services/tokenizer/main.ts");
@@ -186,17 +187,7 @@ export function pixels(width: number, height: number, f: (x: number, y: number) 
   return rgb;
 }
 
-/** Deterministic pseudo-random generator (mulberry32) so fixtures are reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };
 
 /** Box blur of an RGB image (radius r), used to make the "soft recapture" fixture. */
 export function boxBlur(rgb: Uint8Array, width: number, height: number, r: number): Uint8Array {

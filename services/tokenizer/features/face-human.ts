@@ -85,21 +85,12 @@ function evenlySpaced(i: number, n: number, m: number): boolean {
 }
 
 /**
- * `maxFrames`: frames per window through detector + mesh; `embedMaxFrames`: of those, how many
- * also run the descriptor when the window wants a fingerprint.
+ * Human's configuration for the tokenizer: face detector, mesh, iris and the descriptor model;
+ * every cache off so sessions cannot bleed into each other. Exported so the benchmark's bare
+ * baseline runs exactly the same models (bench/tokenizer).
  */
-export async function createHumanFaceEngine(
-  maxFrames = DEFAULT_FACE_MAX_FRAMES,
-  embedMaxFrames = DEFAULT_FINGERPRINT_MAX_FRAMES,
-): Promise<FaceEngine> {
-  const require = createRequire(import.meta.url);
-  // The exports map's subpaths lack "./" (invalid), and its "node" entry is the tfjs-node build:
-  // resolve that entry only to find dist/, then load the WASM build beside it by path.
-  const humanPath = join(dirname(require.resolve("@vladmandic/human")), "human.node-wasm.js");
-  const wasmDir = dirname(require.resolve("@tensorflow/tfjs-backend-wasm"));
-  installFileFetch();
-  const { Human } = require(humanPath) as { Human: HumanConstructor };
-  const human = new Human({
+export function humanConfig(humanPath: string, wasmDir: string): Record<string, unknown> {
+  return {
     backend: "wasm",
     wasmPath: `${pathToFileURL(wasmDir).href}/`,
     modelBasePath: `${pathToFileURL(join(dirname(humanPath), "..", "models")).href}/`,
@@ -124,7 +115,25 @@ export async function createHumanFaceEngine(
     object: { enabled: false },
     gesture: { enabled: false },
     segmentation: { enabled: false },
-  });
+  };
+}
+
+/**
+ * `maxFrames`: frames per window through detector + mesh; `embedMaxFrames`: of those, how many
+ * also run the descriptor when the window wants a fingerprint.
+ */
+export async function createHumanFaceEngine(
+  maxFrames = DEFAULT_FACE_MAX_FRAMES,
+  embedMaxFrames = DEFAULT_FINGERPRINT_MAX_FRAMES,
+): Promise<FaceEngine> {
+  const require = createRequire(import.meta.url);
+  // The exports map's subpaths lack "./" (invalid), and its "node" entry is the tfjs-node build:
+  // resolve that entry only to find dist/, then load the WASM build beside it by path.
+  const humanPath = join(dirname(require.resolve("@vladmandic/human")), "human.node-wasm.js");
+  const wasmDir = dirname(require.resolve("@tensorflow/tfjs-backend-wasm"));
+  installFileFetch();
+  const { Human } = require(humanPath) as { Human: HumanConstructor };
+  const human = new Human(humanConfig(humanPath, wasmDir));
   await human.load();
   const exclusive = serial();
 

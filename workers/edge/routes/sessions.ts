@@ -15,8 +15,9 @@ import {
   ZoneSchema,
 } from "../../../lib/api-schemas.ts";
 import { clientSecretView, issueClientSecret } from "../../../lib/client-secret.ts";
-import { base64url, newId } from "../../../lib/crypto/random.ts";
+import { newId } from "../../../lib/crypto/random.ts";
 import { tenantKeys } from "../../../lib/crypto/tenant-keys.ts";
+import { decodeCursor, encodeCursor } from "../../../lib/cursor.ts";
 import { auditLog, idempotencyKeys, sessions, tenants } from "../../../lib/db/schema.ts";
 import { FacetError } from "../../../lib/errors.ts";
 import { emitEvent, emitSessionEvent } from "../../../lib/events.ts";
@@ -233,26 +234,6 @@ sessionRoutes.openapi(getSession, async (c) => {
   });
   return c.json({ session }, 200);
 });
-
-interface Cursor {
-  createdAt: number;
-  id: string;
-}
-
-function encodeCursor(cursor: Cursor): string {
-  return base64url(new TextEncoder().encode(JSON.stringify([cursor.createdAt, cursor.id])));
-}
-
-function decodeCursor(value: string): Cursor {
-  try {
-    const text = atob(value.replaceAll("-", "+").replaceAll("_", "/"));
-    const [createdAt, id] = JSON.parse(text) as unknown[];
-    if (typeof createdAt === "number" && typeof id === "string") return { createdAt, id };
-  } catch {
-    // fall through to the typed error
-  }
-  throw new FacetError("ERR_VALIDATION", "cursor is not one this API issued.");
-}
 
 const listSessions = createRoute({
   method: "get",

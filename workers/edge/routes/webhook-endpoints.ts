@@ -14,8 +14,9 @@ import {
   UpdateWebhookEndpointSchema,
   WebhookEndpointSchema,
 } from "../../../lib/api-schemas.ts";
-import { base64url, newId } from "../../../lib/crypto/random.ts";
+import { newId } from "../../../lib/crypto/random.ts";
 import { tenantKeys } from "../../../lib/crypto/tenant-keys.ts";
+import { decodeCursor, encodeCursor } from "../../../lib/cursor.ts";
 import { auditLog, deliveries, webhookEndpoints } from "../../../lib/db/schema.ts";
 import { FacetError } from "../../../lib/errors.ts";
 import { emitEvent } from "../../../lib/events.ts";
@@ -242,25 +243,6 @@ webhookEndpointRoutes.openapi(
     return c.json({ delivery: toDeliveryView(row) }, 202);
   },
 );
-
-interface Cursor {
-  createdAt: number;
-  id: string;
-}
-
-function encodeCursor(cursor: Cursor): string {
-  return base64url(new TextEncoder().encode(JSON.stringify([cursor.createdAt, cursor.id])));
-}
-
-function decodeCursor(value: string): Cursor {
-  try {
-    const [createdAt, id] = JSON.parse(atob(value.replaceAll("-", "+").replaceAll("_", "/"))) as unknown[];
-    if (typeof createdAt === "number" && typeof id === "string") return { createdAt, id };
-  } catch {
-    // fall through to the typed error
-  }
-  throw new FacetError("ERR_VALIDATION", "cursor is not one this API issued.");
-}
 
 webhookEndpointRoutes.openapi(
   createRoute({
