@@ -6,7 +6,7 @@
  * any file the platform could have written, in any log line, or in anything delivered.
  */
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import jpeg from "jpeg-js";
@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO } from "../../scripts/lib/platform.ts";
 import { ScriptedClient } from "../../scripts/lib/scripted-client.ts";
 import type { TokenizerProcess } from "../../scripts/lib/tokenizer-process.ts";
+import { changedFiles } from "../support/changed-files.ts";
 import { createSession, type Harness, startHarness } from "../support/harness.ts";
 
 // Random per run, so no source file or cache can contain it.
@@ -48,29 +49,6 @@ function canaryPcm(): Int16Array {
 
 function contains(haystack: Buffer): boolean {
   return NEEDLES.some((needle) => haystack.includes(needle));
-}
-
-function filesChangedSince(dir: string, since: number, skip: RegExp): string[] {
-  const out: string[] = [];
-  let entries: string[];
-  try {
-    entries = readdirSync(dir);
-  } catch {
-    return out;
-  }
-  for (const name of entries) {
-    const path = join(dir, name);
-    if (skip.test(path)) continue;
-    let stat: ReturnType<typeof statSync>;
-    try {
-      stat = statSync(path);
-    } catch {
-      continue;
-    }
-    if (stat.isDirectory()) out.push(...filesChangedSince(path, since, skip));
-    else if (stat.isFile() && stat.mtimeMs >= since && stat.size < 256 * 1024 * 1024) out.push(path);
-  }
-  return out;
 }
 
 describe("zero raw retention", () => {
@@ -118,9 +96,9 @@ describe("zero raw retention", () => {
     expect(report.risk.analyzers.environment?.score).toEqual(expect.any(Number));
 
     const files = [
-      ...filesChangedSince(persistDir, 0, /$^/),
-      ...filesChangedSince(tmpdir(), since, /facet-persist-/),
-      ...filesChangedSince(REPO, since, /\/(node_modules|\.git)$/),
+      ...changedFiles(persistDir, 0),
+      ...changedFiles(tmpdir(), since, (p) => p.includes("facet-persist-")),
+      ...changedFiles(REPO, since, (p) => /\/(node_modules|\.git)$/.test(p)),
     ];
     expect(files.some((f) => f.startsWith(persistDir) && f.includes("d1"))).toBe(true); // D1 really is on disk
     const leaks = files.filter((f) => {

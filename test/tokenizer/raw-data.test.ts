@@ -6,7 +6,7 @@
  * references to the decoded frames and checks they are zero once the reply is out.
  */
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,6 +17,7 @@ import type { DecodedFrame } from "../../services/tokenizer/features/frame-decod
 import type { FrameFeatureEngine } from "../../services/tokenizer/features/module.ts";
 import { createTokenizerServer } from "../../services/tokenizer/server.ts";
 import { defaultEngines } from "../../services/tokenizer/tokenize.ts";
+import { changedFiles } from "../support/changed-files.ts";
 import { BATCH_HEADERS, call, makeBatch, REPO, scene, startService, toJpeg } from "./support.ts";
 
 // Random per run: the test's own source (and any cache of it) can never contain the needle.
@@ -41,30 +42,6 @@ function canaryBatch(): Uint8Array {
     ],
     canaryFill(16_000 * 2),
   );
-}
-
-/** Files under `dir` modified at or after `since` (ms), skipping what cannot be read. */
-function changedFiles(dir: string, since: number, skip: (path: string) => boolean = () => false): string[] {
-  const out: string[] = [];
-  let entries: string[];
-  try {
-    entries = readdirSync(dir);
-  } catch {
-    return out;
-  }
-  for (const name of entries) {
-    const path = join(dir, name);
-    if (skip(path)) continue;
-    let stat: ReturnType<typeof statSync>;
-    try {
-      stat = statSync(path);
-    } catch {
-      continue;
-    }
-    if (stat.isDirectory()) out.push(...changedFiles(path, since, skip));
-    else if (stat.isFile() && stat.mtimeMs >= since - 1000 && stat.size < 64 * 1024 * 1024) out.push(path);
-  }
-  return out;
 }
 
 const containsCanary = (bytes: Buffer): boolean => NEEDLES.some((n) => bytes.includes(n));
@@ -96,10 +73,10 @@ describe("raw media never leaves memory", () => {
     expect(readdirSync(service.cwd)).toEqual([]);
     expect(readdirSync(service.tmp)).toEqual([]);
     const touched = [
-      ...changedFiles(join(service.cwd, ".."), since),
-      ...changedFiles(tmpdir(), since, (p) => p.startsWith(join(service.cwd, ".."))),
-      ...changedFiles("/dev/shm", since),
-      ...changedFiles(REPO, since, (p) => /\/(node_modules|\.git)$/.test(p)),
+      ...changedFiles(join(service.cwd, ".."), since - 1000),
+      ...changedFiles(tmpdir(), since - 1000, (p) => p.startsWith(join(service.cwd, ".."))),
+      ...changedFiles("/dev/shm", since - 1000),
+      ...changedFiles(REPO, since - 1000, (p) => /\/(node_modules|\.git)$/.test(p)),
     ];
     const leaks = touched.filter((path) => {
       try {
