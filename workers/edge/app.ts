@@ -86,7 +86,8 @@ export function buildApp() {
     }
     // Unknown errors: 500 with no internals, never downgraded (house-style 5). Log the class
     // only; messages may quote request data.
-    console.error(`unhandled ${error.name} on ${c.req.method} ${new URL(c.req.url).pathname}`);
+    // The route pattern, not the path: paths can carry a subject reference (personal data).
+    console.error(`unhandled ${error.name} on ${c.req.method} ${c.req.routePath}`);
     return c.body(JSON.stringify(internalProblem()), 500, {
       "content-type": PROBLEM,
       "cache-control": "no-store",
