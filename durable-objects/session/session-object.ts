@@ -50,7 +50,7 @@ import {
   livenessOutcome,
   windowAnswersChallenge,
 } from "./node-logic.ts";
-import type { ConversationTurn } from "./slices.ts";
+import { type ConversationTurn, livenessSlice } from "./slices.ts";
 import { TokenizerError, tokenizeWindow } from "./tokenizer-client.ts";
 import { type MediaWindow, WindowAssembler } from "./window-assembler.ts";
 
@@ -611,21 +611,9 @@ export class SessionObject extends DurableObject<Env> {
       issued: this.#challengeStats.issued + live.issued.length,
       passed: this.#challengeStats.passed + passed,
     };
-    const input = AnalyzerInputSchemas.liveness.parse({
-      windows: nodeWindows.slice(-128).map((w) => ({
-        face: w.face,
-        image: w.image
-          ? {
-              sharpness: w.image.sharpness,
-              clippedRatio: w.image.clippedRatio,
-              moireEnergy: w.image.moireEnergy,
-              noiseMismatch: w.image.noiseMismatch,
-              frameIntervalCv: w.image.frameIntervalCv,
-            }
-          : null,
-      })),
-      challenges: { issued: live.issued.length, passed },
-    });
+    const input = AnalyzerInputSchemas.liveness.parse(
+      livenessSlice(nodeWindows, { issued: live.issued.length, passed }),
+    );
     const result = await callAnalyzer(
       analyzerBindings(this.env).liveness,
       "liveness",

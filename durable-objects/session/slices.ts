@@ -38,6 +38,31 @@ function recent(windows: WindowFeatures[]): WindowFeatures[] {
   return windows.slice(-MAX_WINDOWS);
 }
 
+/**
+ * The liveness analyzer's slice: face geometry and the image cues of presentation attacks. Used
+ * for the liveness node's own decision and for the session's final analysis alike.
+ */
+export function livenessSlice(
+  windows: WindowFeatures[],
+  challenges: SessionEvidence["challenges"],
+): AnalyzerInputs["liveness"] {
+  return {
+    windows: recent(windows).map((w) => ({
+      face: w.face,
+      image: w.image
+        ? {
+            sharpness: w.image.sharpness,
+            clippedRatio: w.image.clippedRatio,
+            moireEnergy: w.image.moireEnergy,
+            noiseMismatch: w.image.noiseMismatch,
+            frameIntervalCv: w.image.frameIntervalCv,
+          }
+        : null,
+    })),
+    challenges,
+  };
+}
+
 export function buildSlices(e: SessionEvidence): AnalyzerInputs {
   const windows = recent(e.windows);
   const skew =
@@ -47,21 +72,7 @@ export function buildSlices(e: SessionEvidence): AnalyzerInputs {
       : null;
   const behavior = e.behavior ?? EMPTY_BEHAVIOR;
   const slices: AnalyzerInputs = {
-    liveness: {
-      windows: windows.map((w) => ({
-        face: w.face,
-        image: w.image
-          ? {
-              sharpness: w.image.sharpness,
-              clippedRatio: w.image.clippedRatio,
-              moireEnergy: w.image.moireEnergy,
-              noiseMismatch: w.image.noiseMismatch,
-              frameIntervalCv: w.image.frameIntervalCv,
-            }
-          : null,
-      })),
-      challenges: e.challenges,
-    },
+    liveness: livenessSlice(windows, e.challenges),
     coercion: {
       windows: windows.map((w) => ({
         gazeOffScreenRatio: w.face?.gazeOffScreenRatio ?? null,
