@@ -36,8 +36,8 @@ export class ResidencyLedger {
   failed(error: unknown): void {
     if (error instanceof TokenizerError && ZONE_REFUSALS.has(error.code)) {
       this.#refused += 1;
-      // Loud but payload-free: a misconfigured region is an operator problem (AGENTS.md logging).
-      console.error("tokenize: the tokenizer refused the session's zone");
+      // Loud but payload-free, once per session: a misconfigured region is an operator problem.
+      if (this.#refused === 1) console.error("tokenize: the tokenizer refused the session's zone");
     }
   }
 
