@@ -12,8 +12,8 @@
  * a missing engine, announced on start) answers `transcript: null`.
  * Residency (TOKENIZER_ZONES / --zones, comma-separated `eu`, `us`): the zones whose batches
  * this instance tokenizes; a regional host names only its own, so a batch routed to the wrong
- * region is refused (421 ERR_ZONE_NOT_SERVED) instead of processed. Unset means both zones — the
- * one-process development setup — and is announced on start.
+ * region is refused (421 ERR_ZONE_NOT_SERVED) instead of processed. Unset means both zones: the
+ * one-process development setup (docs/deploy.md makes it mandatory in production).
  */
 import { parseArgs } from "node:util";
 import { type KeystoreConfig, keystoreConfigFromEnv } from "./keys/keystore.ts";
@@ -39,8 +39,6 @@ export interface TokenizerConfig {
   asr: "pocketsphinx" | "none" | "auto";
   /** zones this instance serves (TOKENIZER_ZONES); both when unset */
   zones: ("eu" | "us")[];
-  /** TOKENIZER_ZONES was not set: serving both zones is the development default */
-  zonesDefaulted: boolean;
 }
 
 /** Parses `eu`, `us` or `eu,us` (order and spaces free, no duplicates, at least one). */
@@ -85,8 +83,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): TokenizerCon
   if (asr !== "pocketsphinx" && asr !== "none" && asr !== "auto") {
     throw new ConfigError("TOKENIZER_ASR must be pocketsphinx or none");
   }
-  const zonesValue = values.zones ?? env.TOKENIZER_ZONES;
-  const zones = parseZones(zonesValue ?? "eu,us");
+  const zones = parseZones(values.zones ?? env.TOKENIZER_ZONES ?? "eu,us");
   const keystore = keystoreConfigFromEnv(env);
   if (typeof keystore === "string") throw new ConfigError(keystore);
   const required = (value: string | undefined, name: string): string => {
@@ -108,6 +105,5 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): TokenizerCon
     keystore,
     asr,
     zones,
-    zonesDefaulted: zonesValue === undefined,
   };
 }

@@ -92,19 +92,6 @@ async function main(): Promise<void> {
     keystore,
     zones: config.zones,
   });
-  // Residency: say which zones this instance serves; a production host names only its own.
-  process.stderr.write(
-    `${JSON.stringify(
-      config.zonesDefaulted
-        ? {
-            warn: "zones",
-            zones: config.zones,
-            message:
-              "TOKENIZER_ZONES not set: serving every zone (development); set it to this host's region",
-          }
-        : { info: "zones", zones: config.zones },
-    )}\n`,
-  );
   server.on("error", (error: NodeJS.ErrnoException) => {
     process.stderr.write(`${JSON.stringify({ fatal: "listen", code: error.code ?? "unknown" })}\n`);
     process.exit(1);

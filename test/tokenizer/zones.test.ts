@@ -37,10 +37,6 @@ afterAll(async () => {
 });
 
 describe("a tokenizer serving eu", () => {
-  it("announces the zones it serves on start", () => {
-    expect(service.stderr()).toContain('{"info":"zones","zones":["eu"]}');
-  });
-
   it("tokenizes an eu batch and names eu in the reply", async () => {
     const reply = await call(service, { headers: BATCH_HEADERS, body: batch("eu") });
     expect(reply.status).toBe(200);
