@@ -150,6 +150,25 @@ describe("forbidden zones", () => {
   });
 });
 
+describe("OpenAPI", () => {
+  it("documents the zone settings, the report's residency and the 403 of a forbidden zone", async () => {
+    const doc = (await (await h.api("/openapi.json", { key: "" })).json()) as {
+      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+      components: { schemas: Record<string, { properties?: Record<string, { description?: string }> }> };
+    };
+    expect(doc.paths["/v1/sessions"]?.post?.responses).toHaveProperty("403");
+    expect(Object.keys(doc.components.schemas.Residency?.properties ?? {}).sort()).toEqual([
+      "durableObject",
+      "tokenizedIn",
+      "zone",
+    ]);
+    expect(doc.components.schemas.Report?.properties).toHaveProperty("residency");
+    const settings = JSON.stringify(doc.components.schemas.TenantSettings);
+    expect(settings).toContain("ERR_ZONE_FORBIDDEN");
+    expect(settings).toContain("defaultZone");
+  });
+});
+
 describe("Durable Object placement", () => {
   it("keeps a running session in the object named for its zone, not the plain or other-zone one", async () => {
     const { session, clientSecret } = await createSession(h, {
