@@ -72,6 +72,19 @@ export const DegradationSchema = z
   .openapi("Degradation");
 export type Degradation = z.infer<typeof DegradationSchema>;
 
+/** Where the session was processed (data residency, docs/data-protection.md "Residency"). */
+export const ResidencySchema = z
+  .object({
+    /** the session's zone: the request's `zone`, or the tenant's `defaultZone` */
+    zone: ZoneSchema,
+    /** the jurisdiction the session's Durable Object observed itself in; null if it never ran */
+    durableObject: ZoneSchema.nullable(),
+    /** regions whose tokenizer confirmed it tokenized windows of this session (empty: none did) */
+    tokenizedIn: z.array(ZoneSchema),
+  })
+  .openapi("Residency");
+export type Residency = z.infer<typeof ResidencySchema>;
+
 export const ReportSchema = z
   .object({
     risk: RiskSchema,
@@ -80,6 +93,8 @@ export const ReportSchema = z
     device: JsonObject,
     /** what degraded during the session; empty when everything worked */
     degraded: z.array(DegradationSchema),
+    /** null for reports written before residency was recorded */
+    residency: ResidencySchema.nullable(),
   })
   .openapi("Report");
 export type Report = z.infer<typeof ReportSchema>;

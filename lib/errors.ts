@@ -10,6 +10,8 @@ export const ERROR_STATUS = {
   ERR_UNAUTHENTICATED: 401,
   ERR_API_KEY_REVOKED: 401,
   ERR_FORBIDDEN: 403,
+  /** the session's zone is one the tenant forbids (data residency, PUT /v1/settings) */
+  ERR_ZONE_FORBIDDEN: 403,
   ERR_NOT_FOUND: 404,
   ERR_CONFLICT: 409,
   ERR_IDEMPOTENCY_CONFLICT: 409,
@@ -41,6 +43,7 @@ const TITLES: Record<ErrorCode, string> = {
   ERR_UNAUTHENTICATED: "Missing or invalid API key",
   ERR_API_KEY_REVOKED: "API key revoked",
   ERR_FORBIDDEN: "Forbidden",
+  ERR_ZONE_FORBIDDEN: "Zone forbidden by the tenant's residency settings",
   ERR_NOT_FOUND: "Not found",
   ERR_CONFLICT: "Conflict",
   ERR_IDEMPOTENCY_CONFLICT: "Idempotency key reused with a different request",

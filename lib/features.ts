@@ -157,6 +157,12 @@ export const TokenizeReplySchema = z.object({
   fingerprint: FingerprintSchema.nullable(),
   /** present when the batch asked for `transcribe`: null when no recognizer ran or it failed */
   transcript: TranscriptSchema.nullable().optional(),
+  /**
+   * The zone the service tokenized this batch for: the batch's `zone`, confirmed as one the
+   * service serves (null for a batch that named none). The session DO refuses a reply whose
+   * zone is not the session's (lib/residency.ts).
+   */
+  zone: z.enum(["eu", "us"]).nullable().optional(),
 });
 export type TokenizeReply = z.infer<typeof TokenizeReplySchema>;
 

@@ -64,9 +64,16 @@ const orderedMessage = { message: "review must not exceed reject" };
 const Thresholds = ThresholdValues.refine(ordered, orderedMessage);
 
 const fields = {
-  defaultZone: Zone.default("eu"),
-  /** zones this tenant forbids (data residency) */
-  forbiddenZones: z.array(Zone).max(2).default([]),
+  /** residency (docs/data-protection.md "Residency"): the zone of a session created without one */
+  defaultZone: Zone.default("eu").describe(
+    "Zone of sessions created without `zone`: where their Durable Object and tokenizer run.",
+  ),
+  /** zones this tenant forbids: a session there is refused with ERR_ZONE_FORBIDDEN */
+  forbiddenZones: z
+    .array(Zone)
+    .max(2)
+    .default([])
+    .describe("Zones this tenant forbids; creating a session there is refused with 403 ERR_ZONE_FORBIDDEN."),
   /** origins allowed to embed the widget and receive its postMessage events */
   allowedOrigins: z.array(z.string().url()).max(50).default([]),
   thresholds: Thresholds.optional(),

@@ -49,6 +49,12 @@ export type BatchAudio = z.infer<typeof BatchAudioSchema>;
 export const BatchHeaderSchema = z.object({
   tenantId: z.string().min(1).max(64),
   sessionId: z.string().min(1).max(64),
+  /**
+   * The session's data-residency zone (lib/residency.ts). The edge always sends it; a tokenizer
+   * that does not serve it refuses the batch (421 ERR_ZONE_NOT_SERVED). Optional only for
+   * in-process callers (benchmarks, corpus builder) that bypass the edge.
+   */
+  zone: z.enum(["eu", "us"]).optional(),
   /** window sequence number within the session */
   seq: z.number().int().min(0),
   /** session-relative start of the window, ms */

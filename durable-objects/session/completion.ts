@@ -7,7 +7,7 @@
  */
 import { and, eq } from "drizzle-orm";
 import { ANALYZERS } from "../../lib/analyzer-contract.ts";
-import type { Degradation, Report } from "../../lib/api-schemas.ts";
+import type { Degradation, Report, Residency } from "../../lib/api-schemas.ts";
 import { tenantKeys } from "../../lib/crypto/tenant-keys.ts";
 import { openDb } from "../../lib/db/client.ts";
 import { nodeOutcomes, reports, sessions } from "../../lib/db/schema.ts";
@@ -29,6 +29,8 @@ export interface CompletionInput extends SessionEvidence {
   policy: FusionPolicy;
   /** the report's transcript: prompts as shown and replies as recognised (product-spec §5) */
   transcript?: Report["transcript"];
+  /** where the session was processed, and windows refused for their zone (residency-ledger.ts) */
+  residency?: { residency: Residency; degraded: Degradation[] };
 }
 
 interface CompletionState {
@@ -64,6 +66,7 @@ export async function completeSession(
       detail: `${input.shedWindows} media window(s) were dropped because tokenization fell behind`,
     });
   }
+  degraded.push(...(input.residency?.degraded ?? []));
   for (const name of ANALYZERS) {
     const outcome = outcomes[name];
     if ("error" in outcome)
@@ -136,6 +139,7 @@ export async function completeSession(
         transcript: transcriptSealed,
         device: deviceSealed,
         degraded: degradedSealed,
+        residency: input.residency ? JSON.stringify(input.residency.residency) : null,
         createdAt: now,
       })
       .onConflictDoNothing(),

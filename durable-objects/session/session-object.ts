@@ -19,6 +19,7 @@ import { NetworkSignalsSchema } from "../../lib/features.ts";
 import { type FlowNode, FlowSchema, outcomesOf } from "../../lib/flow.ts";
 import { DEFAULT_POLICY } from "../../lib/fusion.ts";
 import { mulawToPcm16le } from "../../lib/g711.ts";
+import { assertPlacement } from "../../lib/residency.ts";
 import { zeroize } from "../../lib/tokenizer-batch.ts";
 import {
   AudioFormat,
@@ -50,6 +51,7 @@ import {
   livenessOutcome,
   windowAnswersChallenge,
 } from "./node-logic.ts";
+import { ResidencyLedger } from "./residency-ledger.ts";
 import { type ConversationTurn, livenessSlice } from "./slices.ts";
 import { TokenizerError, tokenizeWindow } from "./tokenizer-client.ts";
 import { type MediaWindow, WindowAssembler } from "./window-assembler.ts";
@@ -169,6 +171,8 @@ export class SessionObject extends DurableObject<Env> {
   #retryEnding: { ending: Ending; closeCode: CloseCodeValue | null } | null = null;
   #completionRetries = 0;
   #challengeStats = { issued: 0, passed: 0 };
+  /** which region tokenized this session's windows (data residency) */
+  #residency = new ResidencyLedger();
 
   async #load(): Promise<Persisted | null> {
     if (this.#state) return this.#state;
@@ -185,8 +189,11 @@ export class SessionObject extends DurableObject<Env> {
   async begin(config: SessionConfig): Promise<void> {
     const existing = await this.#load();
     if (existing) return;
+    const parsed = SessionConfigSchema.parse(config);
+    // Residency: never run a session in an object outside its zone's jurisdiction.
+    assertPlacement(this.ctx.id, this.env, parsed);
     this.#state = {
-      config: SessionConfigSchema.parse(config),
+      config: parsed,
       phase: "waiting",
       currentNodeId: null,
       visits: [],
@@ -417,25 +424,21 @@ export class SessionObject extends DurableObject<Env> {
         listening.audioBytes += chunk.byteLength;
       }
     }
-    const baseUrl = state.config.zone === "us" ? this.env.TOKENIZER_URL_US : this.env.TOKENIZER_URL_EU;
     const task = tokenizeWindow(
-      {
-        fetcher: this.env.TOKENIZER,
-        baseUrl,
-        tenantId: state.config.tenantId,
-        sessionId: state.config.sessionId,
-      },
+      this.#residency.target(this.env, state.config),
       window,
       wantFingerprint,
       transcribe,
     )
       .then((reply) => {
+        this.#residency.tokenized(reply);
         if (reply.transcript !== undefined) this.#pendingTranscripts.set(window.seq, reply.transcript);
         this.#pendingResults.set(window.seq, reply.features);
       })
       .catch((error: unknown) => {
         // The window is lost, not the session: fusion reports the degradation (tokenizerFailures).
         this.#tokenizerFailures += 1;
+        this.#residency.failed(error);
         this.#pendingResults.set(window.seq, null);
         if (!(error instanceof TokenizerError)) console.error("tokenize: unexpected failure");
       })
@@ -755,12 +758,7 @@ export class SessionObject extends DurableObject<Env> {
     const durationMs = (conv.audioBytes / 2 / 16_000) * 1000;
     try {
       const reply = await tokenizeWindow(
-        {
-          fetcher: this.env.TOKENIZER,
-          baseUrl: state.config.zone === "us" ? this.env.TOKENIZER_URL_US : this.env.TOKENIZER_URL_EU,
-          tenantId: state.config.tenantId,
-          sessionId: state.config.sessionId,
-        },
+        this.#residency.target(this.env, state.config),
         // A copy: tokenizeWindow's body is zeroized, the chunks by the caller.
         {
           seq: this.#nextToProcess,
@@ -830,6 +828,7 @@ export class SessionObject extends DurableObject<Env> {
         sessionSeconds: (Date.now() - state.startedAt) / 1000,
         tokenizerFailures: this.#tokenizerFailures,
         shedWindows: this.#shedWindows,
+        residency: this.#residency.report(this.ctx.id, this.env, state.config),
         policy: state.config.thresholds
           ? { ...DEFAULT_POLICY, thresholds: state.config.thresholds }
           : DEFAULT_POLICY,

@@ -4,8 +4,12 @@
  * and a workerd network service holding the same kind of client keypair locally: this code is
  * identical in both (platform-notes "Outbound mTLS from a Worker"). The request body is the
  * only copy of the window's media; it is zeroized as soon as the service has answered.
+ * Residency (lib/residency.ts): the batch names the session's zone and the reply must confirm
+ * it; a tokenizer that does not serve the zone answers 421 ERR_ZONE_NOT_SERVED, and a reply
+ * for another zone is refused here, so a misrouted window is lost loudly, never kept.
  */
 import { type TokenizeReply, TokenizeReplySchema } from "../../lib/features.ts";
+import type { Zone } from "../../lib/residency.ts";
 import { BATCH_CONTENT_TYPE, type BatchHeader, encodeBatch, zeroize } from "../../lib/tokenizer-batch.ts";
 import type { MediaWindow } from "./window-assembler.ts";
 
@@ -25,6 +29,8 @@ export interface TokenizeTarget {
   baseUrl: string;
   tenantId: string;
   sessionId: string;
+  /** the session's zone: `baseUrl` must be that region's tokenizer */
+  zone: Zone;
 }
 
 export async function tokenizeWindow(
@@ -60,6 +66,7 @@ export async function tokenizeWindow(
   const header: BatchHeader = {
     tenantId: target.tenantId,
     sessionId: target.sessionId,
+    zone: target.zone,
     seq: window.seq,
     startMs: window.startMs,
     endMs: window.endMs,
@@ -86,6 +93,8 @@ export async function tokenizeWindow(
     const parsed = TokenizeReplySchema.safeParse(await response.json());
     if (!parsed.success)
       throw new TokenizerError("ERR_TOKENIZER_REPLY", "tokenizer reply does not match the feature schema");
+    if (parsed.data.zone !== target.zone)
+      throw new TokenizerError("ERR_TOKENIZER_ZONE", "tokenizer did not confirm the session's zone");
     return parsed.data;
   } catch (error) {
     if (error instanceof TokenizerError) throw error;

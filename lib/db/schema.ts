@@ -134,6 +134,13 @@ export const reports = sqliteTable(
     device: text("device").notNull(),
     /** JSON list of what degraded during the session (tokenizer windows lost, analyzers missing) */
     degraded: text("degraded").notNull(),
+    // --- data residency (issue 6 item 6) ---
+    /**
+     * JSON `Residency` (lib/api-schemas.ts): zone, the Durable Object's jurisdiction and the
+     * regions that tokenized. Zone names only, so not field-encrypted; null on older reports.
+     */
+    residency: text("residency"),
+    // --- end data residency ---
     createdAt: integer("created_at").notNull(),
   },
   (t) => [index("reports_tenant_created").on(t.tenantId, t.createdAt)],

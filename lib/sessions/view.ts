@@ -135,6 +135,7 @@ export async function loadReport(db: Db, keys: TenantKeys, sessionId: string): P
     transcript: JSON.parse(transcript),
     device: JSON.parse(device),
     degraded: JSON.parse(degraded),
+    residency: reportRow.residency === null ? null : JSON.parse(reportRow.residency),
   });
 }
 

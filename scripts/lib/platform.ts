@@ -82,6 +82,8 @@ export async function edgeWorkerOptions(distDir: string, opts: PlatformOptions):
       ...(workerOptions.bindings ?? {}),
       TOKENIZER_URL_EU: opts.tokenizerUrl,
       TOKENIZER_URL_US: opts.tokenizerUrl,
+      // Local workerd implements no Durable Object jurisdictions (lib/residency.ts).
+      DEV_EMULATE_DO_JURISDICTION: "true",
       ...opts.vars,
     },
     serviceBindings: {

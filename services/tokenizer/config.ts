@@ -10,6 +10,10 @@
  * the service refuses to start unless TOKENIZER_DEV_MODE=1 asks for the in-memory dev key store.
  * Speech recognition (TOKENIZER_ASR) defaults to PocketSphinx when it is installed; `none` (or
  * a missing engine, announced on start) answers `transcript: null`.
+ * Residency (TOKENIZER_ZONES / --zones, comma-separated `eu`, `us`): the zones whose batches
+ * this instance tokenizes; a regional host names only its own, so a batch routed to the wrong
+ * region is refused (421 ERR_ZONE_NOT_SERVED) instead of processed. Unset means both zones: the
+ * one-process development setup (docs/deploy.md makes it mandatory in production).
  */
 import { parseArgs } from "node:util";
 import { type KeystoreConfig, keystoreConfigFromEnv } from "./keys/keystore.ts";
@@ -33,6 +37,16 @@ export interface TokenizerConfig {
    * pocketsphinx when installed, otherwise none with a warning at start)
    */
   asr: "pocketsphinx" | "none" | "auto";
+  /** zones this instance serves (TOKENIZER_ZONES); both when unset */
+  zones: ("eu" | "us")[];
+}
+
+/** Parses `eu`, `us` or `eu,us` (order and spaces free, no duplicates, at least one). */
+export function parseZones(value: string): ("eu" | "us")[] {
+  const zones = value.split(",").map((z) => z.trim());
+  const valid = zones.every((z) => z === "eu" || z === "us") && new Set(zones).size === zones.length;
+  if (!valid || zones.length === 0) throw new ConfigError("TOKENIZER_ZONES must be eu, us or eu,us");
+  return zones as ("eu" | "us")[];
 }
 
 export class ConfigError extends Error {
@@ -49,6 +63,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): TokenizerCon
       key: { type: "string" },
       "client-ca": { type: "string" },
       face: { type: "string" },
+      zones: { type: "string" },
     },
     strict: true,
   });
@@ -68,6 +83,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): TokenizerCon
   if (asr !== "pocketsphinx" && asr !== "none" && asr !== "auto") {
     throw new ConfigError("TOKENIZER_ASR must be pocketsphinx or none");
   }
+  const zones = parseZones(values.zones ?? env.TOKENIZER_ZONES ?? "eu,us");
   const keystore = keystoreConfigFromEnv(env);
   if (typeof keystore === "string") throw new ConfigError(keystore);
   const required = (value: string | undefined, name: string): string => {
@@ -88,5 +104,6 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): TokenizerCon
     fingerprintMaxFrames,
     keystore,
     asr,
+    zones,
   };
 }

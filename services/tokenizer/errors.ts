@@ -12,6 +12,8 @@ export const ERROR_CODES = {
   ERR_BATCH_FORMAT: { status: 400, title: "Malformed batch" },
   ERR_FRAME_DECODE: { status: 422, title: "Frame cannot be decoded" },
   ERR_FRAME_DIMENSIONS: { status: 422, title: "Frame dimensions out of range" },
+  /** RFC 9110 §15.5.20: the batch's zone is one this instance does not serve (residency) */
+  ERR_ZONE_NOT_SERVED: { status: 421, title: "Zone not served by this tokenizer" },
   ERR_NOT_FOUND: { status: 404, title: "Not found" },
   ERR_METHOD_NOT_ALLOWED: { status: 405, title: "Method not allowed" },
   ERR_INTERNAL: { status: 500, title: "Internal error" },

@@ -90,6 +90,7 @@ async function main(): Promise<void> {
     clientCa: readFileSync(config.clientCaPath),
     engines,
     keystore,
+    zones: config.zones,
   });
   server.on("error", (error: NodeJS.ErrnoException) => {
     process.stderr.write(`${JSON.stringify({ fatal: "listen", code: error.code ?? "unknown" })}\n`);

@@ -33,6 +33,8 @@ export interface TokenizerServerOptions {
   /** serves /v1/keys/*; without one those routes answer 503 ERR_KEYSTORE_UNAVAILABLE */
   keystore?: Keystore;
   maxBatchBytes?: number;
+  /** zones this instance tokenizes for (TOKENIZER_ZONES); both when absent */
+  zones?: readonly ("eu" | "us")[];
   log?: (entry: RequestLog) => void;
 }
 
@@ -150,7 +152,7 @@ export function createTokenizerServer(options: TokenizerServerOptions): Server {
       }
       body = await readBody(req, limit);
       bytesIn = body.byteLength;
-      const reply = await tokenize(body, engines);
+      const reply = await tokenize(body, engines, options.zones);
       status = 200;
       bytesOut = send(res, 200, "application/json", reply);
     } catch (error) {

@@ -17,6 +17,10 @@
  * service), which makes and zeroizes its own copy; ours is zeroized in a `finally`. Without a
  * recognizer, without audio or when recognition fails the reply says `transcript: null` — the
  * window's features are never lost to the recognizer. Transcripts are never logged.
+ *
+ * Residency: a batch names its session's zone; one for a zone outside `zones` (the instance's
+ * TOKENIZER_ZONES) is refused before a byte of media is decoded, and the reply names the zone it
+ * was tokenized for, which the session DO checks (lib/residency.ts).
  */
 import {
   type FaceWindow,
@@ -56,6 +60,8 @@ export const defaultEngines: FeatureEngines = {
 export async function tokenize(
   body: Uint8Array,
   engines: FeatureEngines = defaultEngines,
+  /** zones this instance serves; in-process callers that bypass the service serve both */
+  zones: readonly ("eu" | "us")[] = ["eu", "us"],
 ): Promise<TokenizeReply> {
   let batch: ReturnType<typeof decodeBatch>;
   try {
@@ -65,6 +71,9 @@ export async function tokenize(
     throw error;
   }
   const { header, payload } = batch;
+  if (header.zone !== undefined && !zones.includes(header.zone)) {
+    throw new TokenizerError("ERR_ZONE_NOT_SERVED", `this tokenizer serves ${zones.join(", ")}`);
+  }
   if (header.endMs < header.startMs) throw new TokenizerError("ERR_BATCH_FORMAT", "endMs precedes startMs");
 
   const image = engines.image.newWindow(header.frames.length);
@@ -109,6 +118,7 @@ export async function tokenize(
       },
       fingerprint,
       ...(transcript === undefined ? {} : { transcript }),
+      zone: header.zone ?? null,
     };
     const checked = TokenizeReplySchema.safeParse(reply);
     if (!checked.success) throw new Error("tokenizer reply violates TokenizeReplySchema");

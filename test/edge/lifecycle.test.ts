@@ -95,8 +95,8 @@ describe("settings", () => {
           ],
         }),
       }),
-      400,
-      "ERR_VALIDATION",
+      403,
+      "ERR_ZONE_FORBIDDEN",
     );
 
     const audit = await h.platform.db

@@ -11,6 +11,9 @@
  * or the part after " | " ("two fellas | two thousand": windows heard the first, the whole reply
  * the second). Unscripted
  * sessions keep the fixed speech profile and answer `transcript: null` (no recognizer).
+ * Residency: like the real service, the double serves the zones it is started with (both by
+ * default), refuses a batch for another zone with 421 ERR_ZONE_NOT_SERVED and names the zone in
+ * its reply; `zones` lets a test run one double per region and see which one a batch reached.
  * (The real service has its own suite in test/tokenizer.)
  */
 import { readFileSync } from "node:fs";
@@ -71,10 +74,19 @@ export interface FixedTokenizer {
   transcribed: Map<string, number>;
   /** the key API (/v1/keys/*), doubled in memory (fixed-kms.ts) */
   kms: FixedKms;
+  /** the zones this double serves */
+  zones: readonly ("eu" | "us")[];
+  /** batches refused because they named a zone this double does not serve, by session id */
+  refused: Map<string, number>;
   close(): Promise<void>;
 }
 
-export async function startFixedTokenizer(certs: DevCerts): Promise<FixedTokenizer> {
+export async function startFixedTokenizer(
+  certs: DevCerts,
+  options: { zones?: readonly ("eu" | "us")[] } = {},
+): Promise<FixedTokenizer> {
+  const zones = options.zones ?? ["eu", "us"];
+  const refused = new Map<string, number>();
   const batches = new Map<string, number>();
   const audioBytes = new Map<string, number>();
   const answers = new Map<string, string[]>();
@@ -98,6 +110,12 @@ export async function startFixedTokenizer(certs: DevCerts): Promise<FixedTokeniz
       req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", () => {
         const { header, payload } = decodeBatch(new Uint8Array(Buffer.concat(chunks)));
+        if (header.zone !== undefined && !zones.includes(header.zone)) {
+          refused.set(header.sessionId, (refused.get(header.sessionId) ?? 0) + 1);
+          const problem = { type: "urn:facet:tokenizer:ERR_ZONE_NOT_SERVED", code: "ERR_ZONE_NOT_SERVED" };
+          res.writeHead(421, { "content-type": "application/problem+json" }).end(JSON.stringify(problem));
+          return;
+        }
         batches.set(header.sessionId, (batches.get(header.sessionId) ?? 0) + 1);
         audioBytes.set(
           header.sessionId,
@@ -158,6 +176,7 @@ export async function startFixedTokenizer(certs: DevCerts): Promise<FixedTokeniz
           },
           fingerprint: null,
           ...(transcript === undefined ? {} : { transcript }),
+          zone: header.zone ?? null,
         };
         res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(reply));
       });
@@ -173,6 +192,8 @@ export async function startFixedTokenizer(certs: DevCerts): Promise<FixedTokeniz
     answers,
     transcribed,
     kms,
+    zones,
+    refused,
     close: () =>
       new Promise((r) => {
         server.closeAllConnections();

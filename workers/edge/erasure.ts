@@ -10,6 +10,7 @@
 import { and, eq, inArray } from "drizzle-orm";
 import type { Db } from "../../lib/db/client.ts";
 import { deliveries, idempotencyKeys, nodeOutcomes, reports, sessions } from "../../lib/db/schema.ts";
+import { sessionStub } from "../../lib/residency.ts";
 
 /** D1 binds at most 100 parameters per statement; each chunk stays well below. */
 export const ERASE_CHUNK = 40;
@@ -35,7 +36,7 @@ export async function endBeforeErasure(db: Db, env: Env, row: SessionRow, now = 
   } else if (row.status !== "in_progress") {
     return;
   }
-  await env.SESSION.get(env.SESSION.idFromName(row.id)).cancel("cancelled");
+  await sessionStub(env, row).cancel("cancelled");
 }
 
 /** Deletes the sessions' rows and erases their delivery payloads; ids must belong to `tenantId`. */

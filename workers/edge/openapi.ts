@@ -25,6 +25,7 @@ export const validationHook: Hook<unknown, EdgeEnv, string, unknown> = (result) 
 const DESCRIPTIONS: Record<number, string> = {
   400: "Invalid request (problem+json, code ERR_VALIDATION / ERR_INVALID_FLOW / ERR_MALFORMED_JSON)",
   401: "Missing, invalid or revoked API key",
+  403: "Refused by the tenant's settings (ERR_ZONE_FORBIDDEN: the zone is in forbiddenZones)",
   404: "No such resource for this tenant",
   409: "Conflict (idempotency key reuse, or the session's state forbids this)",
   429: "Rate limited; see Retry-After",

@@ -2,7 +2,8 @@
  * `GET /v1/connect`: the widget's WebSocket. The client secret arrives as a subprotocol
  * (`Sec-WebSocket-Protocol: facet.v1, cs_…`), is consumed by one conditional UPDATE (single
  * use, unexpired, session not started: a replay finds no row and is refused before any upgrade),
- * and the upgrade is handed to the session's Durable Object (`idFromName(sessionId)`).
+ * and the upgrade is handed to the session's Durable Object, placed in the session's zone
+ * (`sessionStub`, lib/residency.ts).
  */
 import { and, eq, gt, isNull } from "drizzle-orm";
 import { Hono } from "hono";
@@ -14,6 +15,7 @@ import { FacetError } from "../../../lib/errors.ts";
 import { emitSessionEvent } from "../../../lib/events.ts";
 import type { NetworkSignals } from "../../../lib/features.ts";
 import { FlowSchema } from "../../../lib/flow.ts";
+import { sessionStub } from "../../../lib/residency.ts";
 import { openSessionData, openSessionRow, toSessionView } from "../../../lib/sessions/view.ts";
 import { parseTenantSettings } from "../../../lib/tenant-settings.ts";
 import { PROTOCOL } from "../../../lib/widget-protocol.ts";
@@ -97,7 +99,7 @@ connectRoutes.get("/", async (c) => {
   const settings = tenant ? parseTenantSettings(tenant.settings) : null;
   const keys = tenantKeys(c.env, db, row.tenantId);
   const [clear, data] = await Promise.all([openSessionRow(keys, row), openSessionData(keys, row)]);
-  const stub = c.env.SESSION.get(c.env.SESSION.idFromName(row.id));
+  const stub = sessionStub(c.env, row);
   await stub.begin({
     sessionId: row.id,
     tenantId: row.tenantId,

@@ -22,6 +22,7 @@ import { auditLog, idempotencyKeys, sessions, tenants } from "../../../lib/db/sc
 import { FacetError } from "../../../lib/errors.ts";
 import { emitEvent, emitSessionEvent } from "../../../lib/events.ts";
 import { validateFlow } from "../../../lib/flow-validate.ts";
+import { sessionStub } from "../../../lib/residency.ts";
 import {
   loadReport,
   loadSessionView,
@@ -48,7 +49,7 @@ const createSession = createRoute({
   responses: {
     201: { description: "Created", ...json(CreateSessionResponseSchema) },
     200: { description: "Idempotent replay of an earlier create", ...json(CreateSessionResponseSchema) },
-    ...problemResponses(400, 401, 409, 429),
+    ...problemResponses(400, 401, 403, 409, 429),
   },
 });
 
@@ -72,7 +73,10 @@ sessionRoutes.openapi(createSession, async (c) => {
   const settings = parseTenantSettings(tenant.settings);
   const zone = body.zone ?? settings.defaultZone;
   if (settings.forbiddenZones.includes(zone)) {
-    throw new FacetError("ERR_VALIDATION", `Zone "${zone}" is forbidden by this tenant's settings.`);
+    // Residency is the controller's policy (PUT /v1/settings): refuse before anything is written.
+    throw new FacetError("ERR_ZONE_FORBIDDEN", `Zone "${zone}" is forbidden by this tenant's settings.`, {
+      extensions: { zone, forbiddenZones: settings.forbiddenZones },
+    });
   }
 
   const idempotencyKey = c.req.header("idempotency-key");
@@ -360,7 +364,7 @@ sessionRoutes.openapi(cancelSession, async (c) => {
   if (row.status === "in_progress") {
     // The session's Durable Object owns a running session: it ends it, writes the report and
     // emits the event exactly once.
-    await c.env.SESSION.get(c.env.SESSION.idFromName(id)).cancel("cancelled");
+    await sessionStub(c.env, row).cancel("cancelled");
   } else {
     const [updated] = await db
       .update(sessions)
