@@ -23,6 +23,16 @@ CREATE TABLE `recognition_requests` (
 	`created_at` integer NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE `recognition_results` (
+	`session_id` text NOT NULL,
+	`tenant_id` text NOT NULL,
+	`node_id` text NOT NULL,
+	`matched_reference` text,
+	`enrolled` integer NOT NULL,
+	`created_at` integer NOT NULL,
+	PRIMARY KEY(`session_id`, `node_id`)
+);
+--> statement-breakpoint
 CREATE TABLE `subject_keys` (
 	`key_id` text PRIMARY KEY NOT NULL,
 	`tenant_id` text NOT NULL,

@@ -270,6 +270,25 @@ export const recognitionRequests = sqliteTable("recognition_requests", {
 });
 
 /**
+ * What a `recognition` node decided (product-spec §2): the matched subject's reference for
+ * `recognized` (GCM, tenant key, row `<session id>/<node id>`), and whether `new_subject` enrolled.
+ * Shown in the report's node list; deleted with the session's report (erasure, purge).
+ */
+export const recognitionResults = sqliteTable(
+  "recognition_results",
+  {
+    sessionId: text("session_id").notNull(),
+    tenantId: text("tenant_id").notNull(),
+    nodeId: text("node_id").notNull(),
+    /** GCM (tenant key) of the matched `clientReferenceId`; null unless `recognized` */
+    matchedReference: text("matched_reference"),
+    enrolled: integer("enrolled", { mode: "boolean" }).notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.sessionId, t.nodeId] })],
+);
+
+/**
  * One data key per subject (product-spec §7 "per-subject data key wrapped by an HSM key"). The key
  * is wrapped by the subject's own KEK in the HSM (KMS key owner `subj_…`, lib/recognition/subject-keys.ts);
  * the wrapped blob is itself sealed under the tenant key. Destroying the subject's KEK in the HSM
