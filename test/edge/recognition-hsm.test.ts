@@ -76,6 +76,13 @@ describe("per-subject keys in the HSM", () => {
       );
     };
     expect(await open(ivanKey, ivanFp)).toBe(template(0x5a));
+    // the cold cost of 1:N per subject: one tenant-key open + one HSM unwrap (docs/data-protection.md)
+    const rounds = 20;
+    const started = performance.now();
+    for (let i = 0; i < rounds; i++) await open(judyKey, judyFp);
+    console.log(
+      `cold subject-key open (HSM unwrap over mTLS + GCM): ${((performance.now() - started) / rounds).toFixed(1)} ms each`,
+    );
     expect(
       await matchFingerprint(env, db, keys, { keyVersion: 1, bits: template(0x5a) }, session.id),
     ).toMatchObject({ clientReferenceId: "hsm-ivan", distance: 0 });
