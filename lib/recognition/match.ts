@@ -6,7 +6,8 @@
  *
  * Threshold. Measured on real faces through the real tokenizer (test/tokenizer/fingerprint.test.ts,
  * one fresh tenant key per run): same person mean 0.11–0.13, max 0.24; different people mean
- * 0.37–0.39, min 0.25; 256 fair bits have σ ≈ 0.03. `MATCH_THRESHOLD = 0.20` sits 0.05 below the
+ * 0.37–0.39, min 0.25 (a run on 2026-11-26: 0.113 / 0.195 and 0.355 / 0.258); 256 fair bits
+ * have σ ≈ 0.03. `MATCH_THRESHOLD = 0.20` sits 0.05 below the
  * closest impostor pair ever measured (0.25) and ≈ 0.18 (≈ 6σ) below the impostor mean, and
  * 0.07–0.09 above the genuine mean. It errs on the side of `new_subject`: a genuine pair as far
  * apart as the worst measured (0.24) is not recognised (a duplicate enrolment, which the
