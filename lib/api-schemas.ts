@@ -60,7 +60,16 @@ export const ClientSecretSchema = z
   .openapi("ClientSecret");
 
 export const NodeOutcomeSchema = z
-  .object({ id: z.string(), type: z.string(), outcome: z.string(), at: z.string().datetime() })
+  .object({
+    id: z.string(),
+    type: z.string(),
+    outcome: z.string(),
+    at: z.string().datetime(),
+    /** `recognition` nodes: the matched subject's reference when `recognized` */
+    matchedClientReferenceId: z.string().optional(),
+    /** `recognition` nodes: whether `new_subject` was enrolled (only with recorded consent) */
+    enrolled: z.boolean().optional(),
+  })
   .openapi("NodeOutcome");
 
 export const TranscriptSegmentSchema = z
@@ -261,11 +270,24 @@ export const SubjectSessionSchema = SessionViewSchema.extend({
   providedData: JsonObject.nullable(),
 }).openapi("SubjectSession");
 
+/** An enrolled fingerprint as the access export lists it: never the template bits. */
+export const EnrolmentSchema = z
+  .object({
+    id: z.string(),
+    sessionId: z.string(),
+    consentRef: z.string(),
+    keyVersion: z.number().int(),
+    enrolledAt: z.string().datetime(),
+  })
+  .openapi("Enrolment");
+
 export const SubjectExportSchema = z
   .object({
     subject: z.object({
       clientReferenceId: z.string(),
       sessions: z.array(SubjectSessionSchema),
+      /** recognition enrolments (product-spec §2 `recognition`), with the consent reference recorded */
+      enrolments: z.array(EnrolmentSchema),
       /** delivery metadata for those sessions; payloads are never exported (they repeat the sessions) */
       deliveries: z.array(DeliverySchema),
       /** who read, changed or erased this subject's data, and when */
@@ -279,6 +301,8 @@ export const SubjectErasureSchema = z
   .object({
     clientReferenceId: z.string(),
     sessionIds: z.array(z.string()),
+    /** fingerprints made unrecoverable by destroying the subject's key (crypto-shredding) */
+    fingerprintsErased: z.number().int(),
     erasedAt: z.string().datetime(),
   })
   .openapi("SubjectErasure");

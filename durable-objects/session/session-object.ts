@@ -51,6 +51,7 @@ import {
   livenessOutcome,
   windowAnswersChallenge,
 } from "./node-logic.ts";
+import { RecognitionProbe } from "./recognition.ts";
 import { ResidencyLedger } from "./residency-ledger.ts";
 import { type ConversationTurn, livenessSlice } from "./slices.ts";
 import { TokenizerError, tokenizeWindow } from "./tokenizer-client.ts";
@@ -162,6 +163,8 @@ export class SessionObject extends DurableObject<Env> {
   #liveness: LivenessState | null = null;
   #conversation: ConversationState | null = null;
   #faceWait: FaceWaitState | null = null;
+  /** fingerprints of a recognition node's windows (recognition.ts); memory only */
+  #probe = new RecognitionProbe();
   #lastActivity = Date.now();
   #tokens: number = LIMITS.messageBurst;
   #tokensAt = Date.now();
@@ -433,6 +436,7 @@ export class SessionObject extends DurableObject<Env> {
       .then((reply) => {
         this.#residency.tokenized(reply);
         if (reply.transcript !== undefined) this.#pendingTranscripts.set(window.seq, reply.transcript);
+        this.#probe.add(window.seq, reply.fingerprint);
         this.#pendingResults.set(window.seq, reply.features);
       })
       .catch((error: unknown) => {
@@ -779,15 +783,24 @@ export class SessionObject extends DurableObject<Env> {
   }
 
   async #progressFaceWait(wait: FaceWaitState, index: number): Promise<void> {
+    const config = this.#state?.config;
+    if (wait.node.type === "recognition" && config) {
+      const ctx = { ...config, nodeId: wait.node.id };
+      const outcome = await this.#probe.progress(
+        this.env,
+        ctx,
+        wait.firstProcessed,
+        this.#nextToProcess,
+        FACE_WAIT_WINDOWS,
+      );
+      return outcome ? this.#finishNode(wait.node, outcome) : undefined;
+    }
     const nodeWindows = this.#windows.slice(wait.firstWindow, index);
     const faces = nodeWindows.filter(isUsableWindow).length;
-    if (faces >= 2) {
-      // No fingerprint store yet: no enrolled template can match, and face_compare has no
-      // tokenized reference to compare with.
-      return this.#finishNode(wait.node, wait.node.type === "recognition" ? "new_subject" : "unavailable");
-    }
+    // face_compare has no tokenized reference to compare with yet.
+    if (faces >= 2) return this.#finishNode(wait.node, "unavailable");
     if (this.#nextToProcess - wait.firstProcessed >= FACE_WAIT_WINDOWS)
-      return this.#finishNode(wait.node, wait.node.type === "recognition" ? "no_face" : "unavailable");
+      return this.#finishNode(wait.node, "unavailable");
   }
 
   async #finishNode(node: FlowNode, outcome: string): Promise<void> {
@@ -811,6 +824,7 @@ export class SessionObject extends DurableObject<Env> {
     if (this.#conversation) zeroize(...this.#conversation.audio);
     this.#conversation = null;
     this.#faceWait = null;
+    this.#probe.clear();
     // Tokenize what is still buffered, then wait for windows in flight (bounded by their timeout).
     const last = this.#assembler.flush();
     if (last) this.#dispatch(last);

@@ -80,14 +80,14 @@ function baseUrl(env: KmsEnv, zone: Zone): string {
   return zone === "us" ? env.TOKENIZER_URL_US : env.TOKENIZER_URL_EU;
 }
 
-function decodeBase64(text: string): Uint8Array {
+export function decodeBase64(text: string): Uint8Array {
   const s = atob(text);
   const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
   return out;
 }
 
-async function kms(env: KmsEnv, zone: Zone, path: string, body: object): Promise<unknown> {
+export async function kms(env: KmsEnv, zone: Zone, path: string, body: object): Promise<unknown> {
   let response: Response;
   try {
     response = await env.TOKENIZER.fetch(`${baseUrl(env, zone)}/v1/keys/${path}`, {

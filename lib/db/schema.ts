@@ -258,3 +258,97 @@ export const tenantDataKeys = sqliteTable(
   },
   (t) => [uniqueIndex("tenant_data_keys_generation").on(t.tenantId, t.generation)],
 );
+
+// ─── Recognition (issue 6 §5): consent, per-subject keys, fingerprints ─────────────────────────
+// docs/storage.md "Recognition" and docs/data-protection.md "Recognition and crypto-shredding".
+
+/**
+ * What `POST /v1/sessions` asked for in `recognition` (product-spec §3): whether this session may
+ * enrol, and the integrator's consent reference, sealed under the tenant key (row = session id).
+ * No foreign key: erasure and the purge delete it with the session (workers/edge/erasure.ts).
+ */
+export const recognitionRequests = sqliteTable("recognition_requests", {
+  sessionId: text("session_id").primaryKey(),
+  tenantId: text("tenant_id").notNull(),
+  enrol: integer("enrol", { mode: "boolean" }).notNull(),
+  /** GCM (tenant key) of the consent reference; null when `enrol` is false */
+  consentRef: text("consent_ref"),
+  createdAt: integer("created_at").notNull(),
+});
+
+/**
+ * What a `recognition` node decided (product-spec §2): the matched subject's reference for
+ * `recognized` (GCM, tenant key, row `<session id>/<node id>`), and whether `new_subject` enrolled.
+ * Shown in the report's node list; deleted with the session's report (erasure, purge).
+ */
+export const recognitionResults = sqliteTable(
+  "recognition_results",
+  {
+    sessionId: text("session_id").notNull(),
+    tenantId: text("tenant_id").notNull(),
+    nodeId: text("node_id").notNull(),
+    /** GCM (tenant key) of the matched `clientReferenceId`; null unless `recognized` */
+    matchedReference: text("matched_reference"),
+    enrolled: integer("enrolled", { mode: "boolean" }).notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.sessionId, t.nodeId] })],
+);
+
+/**
+ * One data key per subject (product-spec §7 "per-subject data key wrapped by an HSM key"). The key
+ * is wrapped by the subject's own KEK in the HSM (KMS key owner `subj_…`, lib/recognition/subject-keys.ts);
+ * the wrapped blob is itself sealed under the tenant key. Destroying the subject's KEK in the HSM
+ * (crypto-shredding) leaves every copy of this row, backups included, unopenable.
+ */
+export const subjectKeys = sqliteTable(
+  "subject_keys",
+  {
+    /** `dk_…`, named in front of every ciphertext it made */
+    keyId: text("key_id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    /** the subject: `sessions.client_reference_hash` of its reference (keyed hash) */
+    subjectHash: text("subject_hash").notNull(),
+    /** region whose HSM holds the subject's KEK */
+    zone: text("zone", { enum: ["eu", "us"] }).notNull(),
+    kekVersion: integer("kek_version").notNull(),
+    /** GCM (tenant key) of the standard-base64 40-byte KWP-wrapped key */
+    wrapped: text("wrapped").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("subject_keys_subject").on(t.tenantId, t.subjectHash)],
+);
+
+/** Enrolled fingerprints (keyed BioHash templates), each sealed under its subject's key. */
+export const fingerprints = sqliteTable(
+  "fingerprints",
+  {
+    /** `fp_…` */
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    subjectKeyId: text("subject_key_id")
+      .notNull()
+      .references(() => subjectKeys.keyId),
+    /** tokenization key version the template was made under: only equal versions are comparable */
+    keyVersion: integer("key_version").notNull(),
+    /** GCM (subject key) of the base64 template bits */
+    template: text("template").notNull(),
+    /** GCM (subject key) of the integrator's reference: what `recognized` names */
+    clientReferenceId: text("client_reference_id").notNull(),
+    /** GCM (subject key) of the consent reference recorded at enrolment */
+    consentRef: text("consent_ref").notNull(),
+    /** the session that enrolled it (may since have been erased or purged) */
+    sessionId: text("session_id").notNull(),
+    /** mode of the key that created the session: sandbox fingerprints live at most 7 days */
+    mode: text("mode", { enum: ["test", "live"] }).notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    index("fingerprints_tenant_version").on(t.tenantId, t.keyVersion),
+    index("fingerprints_subject_key").on(t.subjectKeyId),
+  ],
+);

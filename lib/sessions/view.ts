@@ -11,6 +11,7 @@ import { type Report, ReportSchema, type SessionView, SessionViewSchema } from "
 import type { TenantKeys } from "../crypto/tenant-keys.ts";
 import type { Db } from "../db/client.ts";
 import { nodeOutcomes, reports, sessions } from "../db/schema.ts";
+import { loadRecognitionResults } from "../recognition/results.ts";
 
 type SessionRow = typeof sessions.$inferSelect;
 
@@ -120,7 +121,7 @@ export async function loadReport(db: Db, keys: TenantKeys, sessionId: string): P
     .orderBy(asc(nodeOutcomes.seq));
   const open = (column: "risk" | "transcript" | "device" | "degraded") =>
     keys.open(slot("reports", column, sessionId), reportRow[column]);
-  const [risk, transcript, device, degraded, outcomes] = await Promise.all([
+  const [risk, transcript, device, degraded, outcomes, recognition] = await Promise.all([
     open("risk"),
     reportRow.transcript === EMPTIED_TRANSCRIPT ? EMPTIED_TRANSCRIPT : open("transcript"),
     open("device"),
@@ -128,10 +129,17 @@ export async function loadReport(db: Db, keys: TenantKeys, sessionId: string): P
     Promise.all(
       nodes.map((n) => keys.open(slot("node_outcomes", "outcome", `${sessionId}/${n.seq}`), n.outcome)),
     ),
+    loadRecognitionResults(db, keys, sessionId),
   ]);
   return ReportSchema.parse({
     risk: JSON.parse(risk),
-    nodes: nodes.map((n, i) => ({ id: n.nodeId, type: n.nodeType, outcome: outcomes[i], at: iso(n.at) })),
+    nodes: nodes.map((n, i) => ({
+      id: n.nodeId,
+      type: n.nodeType,
+      outcome: outcomes[i],
+      at: iso(n.at),
+      ...(n.nodeType === "recognition" ? recognition.get(n.nodeId) : {}),
+    })),
     transcript: JSON.parse(transcript),
     device: JSON.parse(device),
     degraded: JSON.parse(degraded),

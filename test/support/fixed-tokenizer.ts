@@ -3,6 +3,10 @@
  * TLS requirements as services/tokenizer, answering each batch with fixed feature payloads.
  * The profile is chosen by the first byte of the window's first frame — `L` a live face,
  * `P` a held-up photo, `N` no face — so a test picks what the analyzers will see.
+ * Fingerprints: when the batch wants one and the profile has a face, the first frame's bytes 1–32
+ * are the window's 256-bit template (key version 1), so a test picks who is in front of the camera
+ * (the real keyed BioHash has its own suite, test/tokenizer/fingerprint.test.ts); shorter frames
+ * answer `fingerprint: null`.
  * Conversations: a test scripts a session's spoken answers with `answers.set(sessionId, [...])`.
  * For a scripted session, a window whose audio is all zeros is silence and any other audio is
  * speech; the first speech window of each reply that asks for `transcribe` consumes the next
@@ -174,7 +178,14 @@ export async function startFixedTokenizer(
                   }
               : null,
           },
-          fingerprint: null,
+          fingerprint:
+            header.wantFingerprint && face && first && first.length >= 33
+              ? {
+                  keyVersion: 1,
+                  bits: Buffer.from(payload.subarray(first.offset + 1, first.offset + 33)).toString("base64"),
+                  frames: header.frames.length,
+                }
+              : null,
           ...(transcript === undefined ? {} : { transcript }),
           zone: header.zone ?? null,
         };

@@ -9,7 +9,15 @@
  */
 import { and, eq, inArray } from "drizzle-orm";
 import type { Db } from "../../lib/db/client.ts";
-import { deliveries, idempotencyKeys, nodeOutcomes, reports, sessions } from "../../lib/db/schema.ts";
+import {
+  deliveries,
+  idempotencyKeys,
+  nodeOutcomes,
+  recognitionRequests,
+  recognitionResults,
+  reports,
+  sessions,
+} from "../../lib/db/schema.ts";
 import { sessionStub } from "../../lib/residency.ts";
 
 /** D1 binds at most 100 parameters per statement; each chunk stays well below. */
@@ -60,6 +68,10 @@ export async function deleteSessionData(db: Db, tenantId: string, ids: readonly 
         .set({ payload: null })
         .where(and(eq(deliveries.tenantId, tenantId), inArray(deliveries.sessionId, chunk))),
       db.delete(nodeOutcomes).where(inArray(nodeOutcomes.sessionId, chunk)),
+      // the session's consent request and recognition results; enrolled fingerprints belong to the
+      // subject, not the session, and go with subject erasure or their retention class
+      db.delete(recognitionRequests).where(inArray(recognitionRequests.sessionId, chunk)),
+      db.delete(recognitionResults).where(inArray(recognitionResults.sessionId, chunk)),
       db.delete(reports).where(and(eq(reports.tenantId, tenantId), inArray(reports.sessionId, chunk))),
       db
         .delete(idempotencyKeys)

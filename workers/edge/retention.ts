@@ -9,7 +9,8 @@
  * - `transcripts`: the transcript inside the report is emptied;
  * - `deliveries`: delivery log rows older than the class once settled (a delivery still inside its
  *   82.7 h retry schedule is kept until the schedule is over);
- * - `fingerprints`: nothing yet — there is no fingerprint table.
+ * - `fingerprints`: enrolled templates older than the class; a subject left without any has its
+ *   key destroyed in the HSM (crypto-shredding, lib/recognition/store.ts `purgeFingerprints`).
  *
  * Ages count from `created_at`. `purgeExpired` takes `now` so tests and operators can reason about
  * cut-offs; the tests write rows with old timestamps and trigger the cron, never sleep.
@@ -17,7 +18,16 @@
 import { and, eq, inArray, lt, ne, or } from "drizzle-orm";
 import { newId } from "../../lib/crypto/random.ts";
 import { type Db, openDb } from "../../lib/db/client.ts";
-import { auditLog, deliveries, nodeOutcomes, reports, sessions, tenants } from "../../lib/db/schema.ts";
+import {
+  auditLog,
+  deliveries,
+  nodeOutcomes,
+  recognitionResults,
+  reports,
+  sessions,
+  tenants,
+} from "../../lib/db/schema.ts";
+import { purgeFingerprints } from "../../lib/recognition/store.ts";
 import { effectiveRetention, parseTenantSettings, TenantSettingsSchema } from "../../lib/tenant-settings.ts";
 import { RETRY_DELAYS_SECONDS } from "./deliver-webhooks.ts";
 import { deleteSessionData, ERASE_CHUNK } from "./erasure.ts";
@@ -34,14 +44,16 @@ export interface PurgeCounts {
   reports: number;
   transcripts: number;
   deliveries: number;
+  fingerprints: number;
 }
 
 export async function purgeExpired(env: Env, now = Date.now()): Promise<PurgeCounts> {
   const db = openDb(env.DB);
-  const total: PurgeCounts = { sessions: 0, reports: 0, transcripts: 0, deliveries: 0 };
+  const total: PurgeCounts = { sessions: 0, reports: 0, transcripts: 0, deliveries: 0, fingerprints: 0 };
   const rows = await db.select({ id: tenants.id, settings: tenants.settings }).from(tenants);
   for (const tenant of rows) {
     const counts = await purgeTenant(db, tenant.id, tenant.settings, now);
+    counts.fingerprints = await purgeTenantFingerprints(env, db, tenant.id, tenant.settings, now);
     for (const key of Object.keys(total) as (keyof PurgeCounts)[]) total[key] += counts[key];
     if (Object.values(counts).some((n) => n > 0)) {
       await db.insert(auditLog).values({
@@ -70,7 +82,7 @@ async function purgeTenant(
     // Unreadable settings must not stop the purge: the defaults apply (and are the shorter ones).
     console.error("retention: tenant settings failed validation; default policy applied");
   }
-  const counts: PurgeCounts = { sessions: 0, reports: 0, transcripts: 0, deliveries: 0 };
+  const counts: PurgeCounts = { sessions: 0, reports: 0, transcripts: 0, deliveries: 0, fingerprints: 0 };
   for (const mode of ["test", "live"] as const) {
     const days = effectiveRetention(settings, mode);
     const ofMode = and(eq(sessions.tenantId, tenantId), eq(sessions.mode, mode));
@@ -114,6 +126,7 @@ async function purgeTenant(
       const ids = old.map((r) => r.id);
       await db.batch([
         db.delete(nodeOutcomes).where(inArray(nodeOutcomes.sessionId, ids)),
+        db.delete(recognitionResults).where(inArray(recognitionResults.sessionId, ids)),
         db.delete(reports).where(and(eq(reports.tenantId, tenantId), inArray(reports.sessionId, ids))),
       ]);
       counts.reports += ids.length;
@@ -151,4 +164,26 @@ async function purgeTenant(
     .returning({ id: deliveries.id });
   counts.deliveries += purged.length;
   return counts;
+}
+
+/** Class `fingerprints`, per mode (sandbox capped at 7 days); unreadable settings → defaults. */
+async function purgeTenantFingerprints(
+  env: Env,
+  db: Db,
+  tenantId: string,
+  settingsJson: string,
+  now: number,
+): Promise<number> {
+  let settings = TenantSettingsSchema.parse({});
+  try {
+    settings = parseTenantSettings(settingsJson);
+  } catch {
+    // reported once by purgeTenant; the defaults apply
+  }
+  let purged = 0;
+  for (const mode of ["test", "live"] as const) {
+    const cutoff = now - effectiveRetention(settings, mode).fingerprints * DAY_MS;
+    purged += await purgeFingerprints(env, db, tenantId, mode, cutoff);
+  }
+  return purged;
 }

@@ -18,10 +18,11 @@ import { clientSecretView, issueClientSecret } from "../../../lib/client-secret.
 import { newId } from "../../../lib/crypto/random.ts";
 import { tenantKeys } from "../../../lib/crypto/tenant-keys.ts";
 import { decodeCursor, encodeCursor } from "../../../lib/cursor.ts";
-import { auditLog, idempotencyKeys, sessions, tenants } from "../../../lib/db/schema.ts";
+import { auditLog, idempotencyKeys, recognitionRequests, sessions, tenants } from "../../../lib/db/schema.ts";
 import { FacetError } from "../../../lib/errors.ts";
 import { emitEvent, emitSessionEvent } from "../../../lib/events.ts";
 import { validateFlow } from "../../../lib/flow-validate.ts";
+import { recognitionRequestRow, recognitionWarnings } from "../../../lib/recognition/consent.ts";
 import { sessionStub } from "../../../lib/residency.ts";
 import {
   loadReport,
@@ -124,6 +125,9 @@ sessionRoutes.openapi(createSession, async (c) => {
     target: id,
     at: now,
   };
+  // recognition consent (lib/recognition/consent.ts): recorded with the session, in the same batch
+  const consent = await recognitionRequestRow(keys, id, body.recognition, now);
+  const recognition = consent ? [db.insert(recognitionRequests).values(consent)] : [];
   try {
     if (idempotencyKey !== undefined) {
       await db.batch([
@@ -132,9 +136,10 @@ sessionRoutes.openapi(createSession, async (c) => {
           .values({ tenantId, key: idempotencyKey, requestHash, sessionId: id, createdAt: now }),
         db.insert(sessions).values(row),
         db.insert(auditLog).values(audit),
+        ...recognition,
       ]);
     } else {
-      await db.batch([db.insert(sessions).values(row), db.insert(auditLog).values(audit)]);
+      await db.batch([db.insert(sessions).values(row), db.insert(auditLog).values(audit), ...recognition]);
     }
   } catch (error) {
     // A concurrent request with the same key won the primary key: answer as its replay.
@@ -149,7 +154,7 @@ sessionRoutes.openapi(createSession, async (c) => {
     {
       session,
       clientSecret: clientSecretView(c.env.PUBLIC_ORIGIN, id, secret),
-      warnings: verdict.warnings,
+      warnings: [...verdict.warnings, ...recognitionWarnings(verdict.flow, body.recognition)],
     },
     201,
   );

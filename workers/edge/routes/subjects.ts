@@ -6,7 +6,8 @@
  * - `GET` exports the subject's sessions (with what the integrator supplied, report and node
  *   outcomes), the metadata of their webhook deliveries, and the audit entries about them.
  * - `DELETE` ends running sessions through their Durable Object, erases sessions, outcomes,
- *   reports and delivery payloads, and emits `subject.erased`.
+ *   reports and delivery payloads, crypto-shreds the subject's fingerprints (its key is destroyed
+ *   in the HSM, lib/recognition/subject-keys.ts), and emits `subject.erased`.
  *
  * Both are audited. The audit row's target is `subject:<SHA-256 of tenant id and reference>`, not
  * the reference itself, so the log proves the request without keeping the identifier it erased
@@ -24,6 +25,7 @@ import { newId } from "../../../lib/crypto/random.ts";
 import { type TenantKeys, tenantKeys } from "../../../lib/crypto/tenant-keys.ts";
 import { auditLog, deliveries, sessions } from "../../../lib/db/schema.ts";
 import { emitEvent } from "../../../lib/events.ts";
+import { eraseSubjectFingerprints, listEnrolments } from "../../../lib/recognition/store.ts";
 import { loadReport, openSessionData, openSessionRow, toSessionView } from "../../../lib/sessions/view.ts";
 import type { EdgeEnv } from "../env.ts";
 import { eraseSessions } from "../erasure.ts";
@@ -110,6 +112,7 @@ subjectRoutes.openapi(
         subject: {
           clientReferenceId: ref,
           sessions: exported,
+          enrolments: await listEnrolments(c.env, db, keys, refHash),
           deliveries: deliveryRows.map(toDeliveryView),
           audit: auditRows.map((a) => ({
             action: a.action,
@@ -143,13 +146,14 @@ subjectRoutes.openapi(
     const { ref } = c.req.valid("param");
     const { db, tenantId } = c.var;
     const keys = tenantKeys(c.env, db, tenantId);
+    const refHash = await keys.referenceHash(ref);
     const rows = await db
       .select()
       .from(sessions)
-      .where(
-        and(eq(sessions.tenantId, tenantId), eq(sessions.clientReferenceHash, await keys.referenceHash(ref))),
-      );
+      .where(and(eq(sessions.tenantId, tenantId), eq(sessions.clientReferenceHash, refHash)));
     await eraseSessions(db, c.env, rows);
+    // Crypto-shredding: the HSM destroys the subject's KEK, then its fingerprint rows go.
+    const fingerprintsErased = await eraseSubjectFingerprints(c.env, db, tenantId, refHash);
     const now = Date.now();
     const erasedAt = new Date(now).toISOString();
     const sessionIds = rows.map((r) => r.id);
@@ -164,6 +168,6 @@ subjectRoutes.openapi(
     await emitEvent(db, c.env.EVENTS, keys, "subject.erased", {
       subject: { clientReferenceId: ref, sessionIds, erasedAt },
     });
-    return c.json({ clientReferenceId: ref, sessionIds, erasedAt }, 200);
+    return c.json({ clientReferenceId: ref, sessionIds, fingerprintsErased, erasedAt }, 200);
   },
 );

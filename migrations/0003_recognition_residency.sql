@@ -1,0 +1,48 @@
+CREATE TABLE `fingerprints` (
+	`id` text PRIMARY KEY NOT NULL,
+	`tenant_id` text NOT NULL,
+	`subject_key_id` text NOT NULL,
+	`key_version` integer NOT NULL,
+	`template` text NOT NULL,
+	`client_reference_id` text NOT NULL,
+	`consent_ref` text NOT NULL,
+	`session_id` text NOT NULL,
+	`mode` text NOT NULL,
+	`created_at` integer NOT NULL,
+	FOREIGN KEY (`tenant_id`) REFERENCES `tenants`(`id`) ON UPDATE no action ON DELETE no action,
+	FOREIGN KEY (`subject_key_id`) REFERENCES `subject_keys`(`key_id`) ON UPDATE no action ON DELETE no action
+);
+--> statement-breakpoint
+CREATE INDEX `fingerprints_tenant_version` ON `fingerprints` (`tenant_id`,`key_version`);--> statement-breakpoint
+CREATE INDEX `fingerprints_subject_key` ON `fingerprints` (`subject_key_id`);--> statement-breakpoint
+CREATE TABLE `recognition_requests` (
+	`session_id` text PRIMARY KEY NOT NULL,
+	`tenant_id` text NOT NULL,
+	`enrol` integer NOT NULL,
+	`consent_ref` text,
+	`created_at` integer NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE `recognition_results` (
+	`session_id` text NOT NULL,
+	`tenant_id` text NOT NULL,
+	`node_id` text NOT NULL,
+	`matched_reference` text,
+	`enrolled` integer NOT NULL,
+	`created_at` integer NOT NULL,
+	PRIMARY KEY(`session_id`, `node_id`)
+);
+--> statement-breakpoint
+CREATE TABLE `subject_keys` (
+	`key_id` text PRIMARY KEY NOT NULL,
+	`tenant_id` text NOT NULL,
+	`subject_hash` text NOT NULL,
+	`zone` text NOT NULL,
+	`kek_version` integer NOT NULL,
+	`wrapped` text NOT NULL,
+	`created_at` integer NOT NULL,
+	FOREIGN KEY (`tenant_id`) REFERENCES `tenants`(`id`) ON UPDATE no action ON DELETE no action
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `subject_keys_subject` ON `subject_keys` (`tenant_id`,`subject_hash`);--> statement-breakpoint
+ALTER TABLE `reports` ADD `residency` text;
