@@ -182,20 +182,36 @@ export interface TrainedLiveness {
   options: TrainOptions;
   /** calibrated score of each candidate (fitted on train, Platt on validation), for the comparison */
   scorers: Record<Candidate, (x: readonly number[]) => number>;
+  /** the L2 each candidate picked on validation */
+  candidateL2: Partial<Record<Candidate, number>>;
 }
 
+/**
+ * A candidate as it would ship: fitted on train with its own L2 (lowest validation log loss over
+ * `grid`), Platt-calibrated on validation. Each family gets the same treatment, so the comparison
+ * is like for like.
+ */
 function calibratedScorer(
   kind: Candidate,
   train: readonly Sample[],
   validation: readonly Sample[],
   options: TrainOptions,
-): (x: readonly number[]) => number {
-  const raw = fitRaw(kind, train, options);
+  grid: readonly number[],
+): { l2: number; score: (x: readonly number[]) => number } {
+  const fits = grid.map((l2) => {
+    const raw = fitRaw(kind, train, { ...options, l2 });
+    const loss = balancedLogLoss(
+      validation.map((s) => sigmoid(raw(s.x))),
+      validation,
+    );
+    return { l2, raw, loss };
+  });
+  const best = fits.reduce((x, y) => (y.loss < x.loss ? y : x));
   const { a, b } = plattFit(
-    validation.map((s) => raw(s.x)),
+    validation.map((s) => best.raw(s.x)),
     validation.map((s) => s.y),
   );
-  return (x) => sigmoid(a * raw(x) + b);
+  return { l2: best.l2, score: (x) => sigmoid(a * best.raw(x) + b) };
 }
 
 export function trainLiveness(
@@ -250,9 +266,13 @@ export function trainLiveness(
     weight: model.weight.map((v, i) => (i === c ? CHALLENGE_PRIOR.weight : v)),
   };
   const chosenOptions = { ...options, l2: best.l2 };
-  const scorers = Object.fromEntries(
-    candidates.map((k) => [k, calibratedScorer(k, train, validation, chosenOptions)]),
-  ) as TrainedLiveness["scorers"];
+  const others = candidates.filter((k) => k !== exportKind);
+  const fitted = others.map((k) => [k, calibratedScorer(k, train, validation, options, grid)] as const);
+  const scorers = Object.fromEntries(fitted.map(([k, f]) => [k, f.score])) as TrainedLiveness["scorers"];
+  const candidateL2 = Object.fromEntries(fitted.map(([k, f]) => [k, f.l2])) as Partial<
+    Record<Candidate, number>
+  >;
+  candidateL2[exportKind] = best.l2;
   scorers[exportKind] = (x) => referenceScore(calibrated, x);
   return {
     folds,
@@ -263,6 +283,7 @@ export function trainLiveness(
     platt: { a, b },
     options: chosenOptions,
     scorers,
+    candidateL2,
   };
 }
 
