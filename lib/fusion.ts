@@ -22,6 +22,7 @@
  *    at most 3 per analyzer and 8 in all, sorted descending, followed by the availability reasons.
  */
 import { z } from "@hono/zod-openapi";
+import { POLICY_FILE } from "../models/fusion/policy.ts";
 import {
   ANALYZER_ERROR_CODES,
   ANALYZERS,
@@ -84,23 +85,13 @@ export const FusionPolicySchema = z
 export type FusionPolicy = z.infer<typeof FusionPolicySchema>;
 export type AnalyzerPolicy = z.infer<typeof AnalyzerPolicySchema>;
 
-export const DEFAULT_POLICY: FusionPolicy = {
-  version: "policy/2026-11-26",
-  thresholds: { review: 40, reject: 70 },
-  prior: 0.1,
-  priorWeight: 1,
-  minConfidence: 0.6,
-  veto: { reviewConfidence: 0.5, rejectConfidence: 0.7 },
-  analyzers: {
-    // Liveness is the one analyzer whose failure is itself an attack (a presentation attack).
-    liveness: { weight: 3, review: 0.6, reject: 0.85, required: true },
-    coercion: { weight: 1.5, review: 0.8, reject: null, required: false },
-    device_risk: { weight: 1.2, review: 0.85, reject: null, required: false },
-    environment: { weight: 1, review: 0.9, reject: null, required: false },
-    behavior: { weight: 1, review: 0.9, reject: null, required: false },
-    conversation: { weight: 1, review: 0.9, reject: null, required: false },
-  },
-};
+/**
+ * The shipped policy: calibrated on the evaluation corpus's validation split by
+ * models/fusion/calibrate.ts (operating point, corpus hash and date in models/fusion/policy.ts),
+ * bundled at build time and validated here once per isolate. Analyzer weights: liveness highest,
+ * because its failure is itself an attack (a presentation attack); only liveness forces `reject`.
+ */
+export const DEFAULT_POLICY: FusionPolicy = FusionPolicySchema.parse(POLICY_FILE.policy);
 
 export const DECISIONS = ["approve", "review", "reject"] as const;
 export type Decision = (typeof DECISIONS)[number];

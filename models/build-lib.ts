@@ -7,6 +7,11 @@
  *   x [1,D] → Sub(mean) → Div(std) → Mul(weight) = contributions [1,D]
  *   contributions → ReduceSum(axes=[1], keepdims=1) → Add(bias) → Sigmoid = score [1,1]
  *
+ * A model may log-transform some features first (`logOffset`, trained models: heavy-tailed
+ * ratios such as moiré energy span four decades): x′ = m·log(max(x, 0) + c) + (1 − m)·x, per feature,
+ * with m = 1 and c = the offset where an offset is given, m = 0 and c = 1 elsewhere (the Log
+ * branch is then computed but discarded, and stays finite for the non-negative features here).
+ *
  * Feature order comes from the Worker's vector.ts and is written into the model metadata
  * (`facet.features`) so the Worker refuses a model built for another order. Output is
  * deterministic: rebuilding unchanged parameters gives the same bytes and sha256.
@@ -38,6 +43,16 @@ export interface LogisticModel {
   std: number[];
   weight: number[];
   bias: number;
+  /** per feature: > 0 → the model sees log(x + offset) instead of x; absent or 0 → x */
+  logOffset?: number[];
+  /** ONNX doc string (default: the first-version hand-set description) */
+  doc?: string;
+}
+
+/** The model's view of one raw feature value (the `logOffset` transform). */
+export function transformed(model: LogisticModel, i: number, x: number): number {
+  const c = model.logOffset?.[i] ?? 0;
+  return c > 0 ? Math.log(Math.max(0, x) + c) : x;
 }
 
 /**
@@ -78,7 +93,8 @@ export function defineModel<S>(
 export function referenceScore(model: LogisticModel, x: ArrayLike<number>): number {
   let logit = model.bias;
   for (let i = 0; i < model.features.length; i++) {
-    logit += (((x[i] ?? 0) - (model.mean[i] ?? 0)) / (model.std[i] ?? 1)) * (model.weight[i] ?? 0);
+    const v = transformed(model, i, x[i] ?? 0);
+    logit += ((v - (model.mean[i] ?? 0)) / (model.std[i] ?? 1)) * (model.weight[i] ?? 0);
   }
   return 1 / (1 + Math.exp(-logit));
 }
@@ -100,6 +116,32 @@ function valueInfo(name: string, dims: number[]): proto.IValueInfoProto {
 /** Serialises the model to ONNX protobuf bytes. */
 export function encodeModel(model: LogisticModel, docString?: string): Uint8Array {
   const d = model.features.length;
+  const logs = model.logOffset?.some((c) => c > 0) === true;
+  const mask = model.features.map((_, i) => ((model.logOffset?.[i] ?? 0) > 0 ? 1 : 0));
+  const offset = model.features.map((_, i) =>
+    (model.logOffset?.[i] ?? 0) > 0 ? (model.logOffset?.[i] ?? 1) : 1,
+  );
+  const transform: proto.INodeProto[] = logs
+    ? [
+        { opType: "Relu", input: ["x"], output: ["x_pos"], name: "non_negative" },
+        { opType: "Add", input: ["x_pos", "log_offset"], output: ["shifted"], name: "shift" },
+        { opType: "Log", input: ["shifted"], output: ["logged"], name: "log" },
+        { opType: "Mul", input: ["logged", "log_mask"], output: ["logged_part"], name: "pick_log" },
+        { opType: "Mul", input: ["x", "raw_mask"], output: ["raw_part"], name: "pick_raw" },
+        { opType: "Add", input: ["logged_part", "raw_part"], output: ["xt"], name: "blend" },
+      ]
+    : [];
+  const transformInit: proto.ITensorProto[] = logs
+    ? [
+        floatTensor("log_offset", [d], offset),
+        floatTensor("log_mask", [d], mask),
+        floatTensor(
+          "raw_mask",
+          [d],
+          mask.map((m) => 1 - m),
+        ),
+      ]
+    : [];
   const graph: proto.IGraphProto = {
     name: `facet_${model.analyzer}_logistic`,
     input: [valueInfo("x", [1, d])],
@@ -110,9 +152,11 @@ export function encodeModel(model: LogisticModel, docString?: string): Uint8Arra
       floatTensor("weight", [d], model.weight),
       floatTensor("bias", [1, 1], [model.bias]),
       { name: "axes", dataType: INT64, dims: [1], int64Data: [1] },
+      ...transformInit,
     ],
     node: [
-      { opType: "Sub", input: ["x", "mean"], output: ["centred"], name: "centre" },
+      ...transform,
+      { opType: "Sub", input: [logs ? "xt" : "x", "mean"], output: ["centred"], name: "centre" },
       { opType: "Div", input: ["centred", "std"], output: ["z"], name: "scale" },
       { opType: "Mul", input: ["z", "weight"], output: ["contributions"], name: "weigh" },
       {
@@ -134,6 +178,7 @@ export function encodeModel(model: LogisticModel, docString?: string): Uint8Arra
     modelVersion: 1,
     docString:
       docString ??
+      model.doc ??
       `Facet ${model.analyzer} analyzer, first version: hand-set standardised logistic regression.`,
     graph,
     metadataProps: [

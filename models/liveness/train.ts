@@ -1,197 +1,92 @@
 /**
- * Trains the liveness model on the evaluation corpus (scripts/corpus, `npm run corpus`):
- * a standardised logistic regression fitted by seeded full-batch gradient descent (class-balanced
- * log loss + L2), then Platt-calibrated on the validation split (score = σ(a·logit + b), folded
- * back into weight and bias so the ONNX graph stays the one of models/build-lib.ts). Feature order
- * and neutral values come from workers/analyzer-liveness/vector.ts; standardisation centres and
- * spreads are the training split's own.
+ * Trains the liveness model on the evaluation corpus (scripts/corpus, `npm run corpus`) and decides,
+ * by measurement, which model the Worker ships (issue 5 §3: family chosen by comparison, scores
+ * calibrated probabilities). Candidates, all seeded and float64:
  *
- * `node models/liveness/train.ts` reads `.dev/corpus/features.jsonl` and writes
- * `models/liveness/model.trained.onnx` plus `model.trained.onnx.sha256` — never `model.onnx`,
- * which the Worker ships (the evaluation in docs/evaluation.md decides whether it should change).
- * Deterministic: same corpus + same seed → same weights → same bytes.
+ * - `lr-all`: standardised logistic regression on all eleven features (the 0.1.0 candidate);
+ * - `lr-invariant`: the same on the features that do not describe the recording (INPUTS below);
+ * - `mlp-invariant`: a one-hidden-layer MLP (./mlp.ts) on those inputs.
+ *
+ * Family choice: mean AUC of leave-one-source-out folds between the two training-side sources
+ * (cap12 → cap13 and back); the test split (franck) is never used to choose. Then the chosen family
+ * is fitted on train, its L2 picked on validation log loss, Platt-calibrated on validation
+ * (./fit.ts), and shipped (models/liveness/weights.json → build.ts → model.onnx) only if it beats
+ * the hand-set model on the test split: higher AUC and lower BPCER at each model's own
+ * validation-chosen threshold (BPCER ≤ 3 %). `node models/liveness/train.ts` does all that; so does
+ * `npm run eval`. Deterministic: same corpus + seed → same weights → same ONNX bytes.
  */
+import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { seededRandom as rng } from "../../scripts/lib/seeded-random.ts";
+import { auc, bpcer, thresholdAtBpcer } from "../../scripts/corpus/metrics.ts";
 import { LIVENESS_VECTOR } from "../../workers/analyzer-liveness/vector.ts";
-import { encodeModel, type LogisticModel, referenceScore, sha256Hex } from "../build-lib.ts";
+import { type LogisticModel, referenceScore } from "../build-lib.ts";
+import {
+  balancedLogLoss,
+  DEFAULT_OPTIONS,
+  fitLogistic,
+  logitOf,
+  plattCalibrate,
+  plattFit,
+  type Sample,
+  sigmoid,
+  type TrainOptions,
+} from "./fit.ts";
+import { fitMlp, mlpLogit } from "./mlp.ts";
 
-export const TRAIN_SEED = 7;
-export const TRAINED_VERSION = "liveness-trained-0.1.0";
+export { DEFAULT_OPTIONS, logitOf, type Sample, type TrainOptions };
+export const TRAINED_VERSION = "liveness-trained-1.0.0";
+export const TRAINED_DOC =
+  "Facet liveness analyzer, trained: standardised logistic regression on recording-invariant features, " +
+  "fitted on the scripts/corpus training split, Platt-calibrated on its validation split " +
+  "(models/liveness/train.ts; card.md; docs/evaluation.md).";
 
-/** One labelled vector: y = 1 presentation attack, 0 bona fide. */
-export interface Sample {
-  x: readonly number[];
-  y: 0 | 1;
-}
+const NAMES = LIVENESS_VECTOR.features.map((f) => f.name);
 
-export interface TrainOptions {
-  seed: number;
-  iterations: number;
-  learningRate: number;
-  /** L2 penalty on the standardised weights */
-  l2: number;
-}
-
-export const DEFAULT_OPTIONS: TrainOptions = {
-  seed: TRAIN_SEED,
-  iterations: 4000,
-  learningRate: 0.2,
-  l2: 0.01,
+/**
+ * Which inputs the invariant candidates learn, and why the others are frozen at weight 0. Decided
+ * from what each feature measures, before looking at candidates' test scores (the previous round's
+ * evaluation had shown the two appearance features moving with the recording).
+ */
+export const INPUTS: Record<string, { learn: boolean; logOffset?: number; why: string }> = {
+  planarity_mean: { learn: true, why: "geometry of landmark motion (a ratio)" },
+  depth_variation_mean: { learn: true, why: "parallax normalised by face size (a ratio)" },
+  yaw_range_max_deg: { learn: true, why: "head motion within the window (a temporal difference)" },
+  blinks_per_window: { learn: true, why: "eye closures (a temporal event)" },
+  landmark_jitter_mean: { learn: true, why: "pose-compensated jitter (a temporal difference)" },
+  moire_energy_mean: {
+    learn: true,
+    logOffset: 1e-4,
+    why: "share of spectral energy (a ratio; spans decades → log)",
+  },
+  clipped_ratio_mean: {
+    learn: true,
+    logOffset: 1e-4,
+    why: "share of clipped pixels (a ratio; spans decades → log)",
+  },
+  sharpness_mean: { learn: false, why: "absolute focus of the camera and scene: describes the recording" },
+  noise_mismatch_mean: {
+    learn: false,
+    why: "face vs background noise: describes the room behind the person",
+  },
+  frame_interval_cv_mean: {
+    learn: false,
+    why: "corpus timestamps are synthetic by construction; the real browser's are near-regular (CV ≈ 0.01)",
+  },
+  challenge_fail_ratio: {
+    learn: false,
+    why: "constant here (no challenges in the corpus): a fixed prior instead",
+  },
 };
 
-const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
-
-/** Logit of the model for x (float64), the quantity Platt scaling recalibrates. */
-export function logitOf(model: LogisticModel, x: readonly number[]): number {
-  let z = model.bias;
-  for (let i = 0; i < model.features.length; i++) {
-    z += (((x[i] ?? 0) - (model.mean[i] ?? 0)) / (model.std[i] ?? 1)) * (model.weight[i] ?? 0);
-  }
-  return z;
-}
-
-/**
- * Standardised logistic regression by full-batch gradient descent. Classes are weighted to equal
- * total mass (attacks outnumber bona fide windows). A feature constant on the training split gets
- * std 1 and weight 0 (it carries no evidence there, e.g. challenges in single-window samples).
- */
-export function fitLogistic(
-  train: readonly Sample[],
-  features: readonly string[],
-  version: string,
-  options: TrainOptions = DEFAULT_OPTIONS,
-): LogisticModel {
-  const d = features.length;
-  const n = train.length;
-  if (n === 0) throw new Error("no training samples");
-  const mean = new Array<number>(d).fill(0);
-  const std = new Array<number>(d).fill(0);
-  for (const s of train) for (let i = 0; i < d; i++) mean[i] = (mean[i] ?? 0) + (s.x[i] ?? 0) / n;
-  for (const s of train)
-    for (let i = 0; i < d; i++) std[i] = (std[i] ?? 0) + ((s.x[i] ?? 0) - (mean[i] ?? 0)) ** 2 / n;
-  const constant = std.map((v) => Math.sqrt(v) < 1e-9);
-  for (let i = 0; i < d; i++) std[i] = constant[i] ? 1 : Math.sqrt(std[i] ?? 1);
-
-  const z = train.map((s) => s.x.map((v, i) => (v - (mean[i] ?? 0)) / (std[i] ?? 1)));
-  const positives = train.filter((s) => s.y === 1).length;
-  const negatives = n - positives;
-  if (positives === 0 || negatives === 0) throw new Error("training needs both classes");
-  const sampleWeight = train.map((s) => (s.y === 1 ? n / (2 * positives) : n / (2 * negatives)));
-
-  const random = rng(options.seed);
-  const weight = Array.from({ length: d }, (_, i) => (constant[i] ? 0 : 0.01 * (random() - 0.5)));
-  let bias = 0;
-  for (let it = 0; it < options.iterations; it++) {
-    const grad = new Array<number>(d).fill(0);
-    let gradBias = 0;
-    for (let k = 0; k < n; k++) {
-      const row = z[k] ?? [];
-      let logit = bias;
-      for (let i = 0; i < d; i++) logit += (row[i] ?? 0) * (weight[i] ?? 0);
-      const err = (sigmoid(logit) - (train[k]?.y ?? 0)) * (sampleWeight[k] ?? 1);
-      for (let i = 0; i < d; i++) grad[i] = (grad[i] ?? 0) + err * (row[i] ?? 0);
-      gradBias += err;
-    }
-    for (let i = 0; i < d; i++) {
-      if (constant[i]) continue;
-      weight[i] =
-        (weight[i] ?? 0) - options.learningRate * ((grad[i] ?? 0) / n + options.l2 * (weight[i] ?? 0));
-    }
-    bias -= (options.learningRate * gradBias) / n;
-  }
-  return { analyzer: "liveness", version, features: [...features], mean, std, weight, bias };
-}
-
-/** Strength of the Gaussian prior that keeps Platt's (a, b) near (1, 0); see plattCalibrate. */
-export const PLATT_PRIOR = 1;
-
-/**
- * Platt scaling on held-out samples: fits a, b of σ(a·logit + b) by Newton's method on the log
- * loss with Platt's smoothed targets plus a Gaussian prior PLATT_PRIOR·((a − 1)² + b²)/2 — without
- * it a validation split the model separates perfectly drives a to infinity (scores all 0 or 1) —
- * then folds them into the model (weight·a, bias·a + b).
- */
-export function plattCalibrate(
-  model: LogisticModel,
-  validation: readonly Sample[],
-  prior = PLATT_PRIOR,
-): { model: LogisticModel; a: number; b: number } {
-  const positives = validation.filter((s) => s.y === 1).length;
-  const negatives = validation.length - positives;
-  if (positives === 0 || negatives === 0) throw new Error("calibration needs both classes");
-  const tPos = (positives + 1) / (positives + 2);
-  const tNeg = 1 / (negatives + 2);
-  const f = validation.map((s) => logitOf(model, s.x));
-  const t = validation.map((s) => (s.y === 1 ? tPos : tNeg));
-  let a = 1;
-  let b = 0;
-  for (let it = 0; it < 200; it++) {
-    let ga = prior * (a - 1);
-    let gb = prior * b;
-    let haa = prior;
-    let hab = 0;
-    let hbb = prior;
-    for (let k = 0; k < f.length; k++) {
-      const fk = f[k] ?? 0;
-      const p = sigmoid(a * fk + b);
-      const e = p - (t[k] ?? 0);
-      const w = p * (1 - p);
-      ga += e * fk;
-      gb += e;
-      haa += w * fk * fk;
-      hab += w * fk;
-      hbb += w;
-    }
-    const det = haa * hbb - hab * hab;
-    const da = (hbb * ga - hab * gb) / det;
-    const db = (haa * gb - hab * ga) / det;
-    a -= da;
-    b -= db;
-    if (Math.abs(da) + Math.abs(db) < 1e-10) break;
-  }
-  return {
-    model: { ...model, weight: model.weight.map((w) => w * a), bias: model.bias * a + b },
-    a,
-    b,
-  };
-}
-
-/** Mean class-balanced log loss of a model on samples (lower is better). */
-export function balancedLogLoss(model: LogisticModel, samples: readonly Sample[]): number {
-  let pos = 0;
-  let neg = 0;
-  let np = 0;
-  let nn = 0;
-  for (const s of samples) {
-    const p = Math.min(1 - 1e-12, Math.max(1e-12, sigmoid(logitOf(model, s.x))));
-    if (s.y === 1) {
-      pos -= Math.log(p);
-      np++;
-    } else {
-      neg -= Math.log(1 - p);
-      nn++;
-    }
-  }
-  return (pos / Math.max(1, np) + neg / Math.max(1, nn)) / 2;
-}
-
-export interface TrainedLiveness {
-  /** L2 strengths tried, with the uncalibrated model's balanced log loss on validation */
-  l2Grid: { l2: number; validationLoss: number }[];
-  /** fitted on train with the chosen L2, before calibration */
-  raw: LogisticModel;
-  /** Platt-calibrated on validation: the exported model */
-  calibrated: LogisticModel;
-  platt: { a: number; b: number };
-  options: TrainOptions;
-}
+/** challenge_fail_ratio cannot be learned from single windows; the hand-set domain prior is kept. */
+export const CHALLENGE_PRIOR = { feature: "challenge_fail_ratio", mean: 0, std: 0.34, weight: 1.0 };
 
 /** The rows the trainer needs from `.dev/corpus/features.jsonl` (scripts/corpus/build.ts CorpusRow). */
 export interface LabelledRow {
   class: "bona-fide" | "attack" | "control";
   split: "train" | "validation" | "test";
+  kind?: string;
   vector: number[];
 }
 
@@ -201,43 +96,238 @@ export function samplesOf(rows: readonly LabelledRow[], split: LabelledRow["spli
     .map((r) => ({ x: r.vector, y: r.class === "attack" ? 1 : 0 }));
 }
 
+export const CANDIDATES = ["lr-all", "lr-invariant", "mlp-invariant"] as const;
+export type Candidate = (typeof CANDIDATES)[number];
+
 /** L2 strengths tried; the one with the lowest validation loss wins (test is never looked at). */
 export const L2_GRID = [0.001, 0.01, 0.1, 1];
+
+const invariantLearn = NAMES.map((n) => INPUTS[n]?.learn === true);
+const invariantLog = NAMES.map((n) => INPUTS[n]?.logOffset ?? 0);
+
+/** Raw (uncalibrated) scorer of a candidate fitted on `fit`. */
+function fitRaw(
+  kind: Candidate,
+  fit: readonly Sample[],
+  options: TrainOptions,
+): (x: readonly number[]) => number {
+  if (kind === "lr-all") {
+    const m = fitLogistic(fit, NAMES, TRAINED_VERSION, options);
+    return (x) => logitOf(m, x);
+  }
+  const spec = { learn: invariantLearn, logOffset: invariantLog };
+  if (kind === "lr-invariant") {
+    const m = fitLogistic(fit, NAMES, TRAINED_VERSION, options, spec);
+    return (x) => logitOf(m, x);
+  }
+  const probe: LogisticModel = {
+    analyzer: "liveness",
+    version: TRAINED_VERSION,
+    features: [...NAMES],
+    mean: [],
+    std: [],
+    weight: [],
+    bias: 0,
+    logOffset: invariantLog,
+  };
+  const m = fitMlp(fit, probe, invariantLearn, {
+    seed: options.seed,
+    hidden: 6,
+    iterations: 3000,
+    learningRate: 0.01,
+    l2: options.l2,
+  });
+  return (x) => mlpLogit(m, x);
+}
+
+export interface FoldResult {
+  fit: string;
+  held: string;
+  auc: number;
+  /** BPCER on the held-out source at the fitted source's own 3 % BPCER threshold */
+  bpcer: number;
+}
+
+/** Leave-one-source-out: fit on `fit` groups, score the held-out group. */
+export function looFold(
+  rows: readonly LabelledRow[],
+  kind: Candidate,
+  fitSplits: readonly LabelledRow["split"][],
+  held: LabelledRow["split"],
+  options: TrainOptions = { ...DEFAULT_OPTIONS, l2: 0.1 },
+): FoldResult {
+  const fit = fitSplits.flatMap((s) => samplesOf(rows, s));
+  const score = fitRaw(kind, fit, options);
+  const threshold = thresholdAtBpcer(
+    fit.filter((s) => s.y === 0).map((s) => sigmoid(score(s.x))),
+    0.03,
+  );
+  const test = samplesOf(rows, held);
+  const b = test.filter((s) => s.y === 0).map((s) => sigmoid(score(s.x)));
+  const a = test.filter((s) => s.y === 1).map((s) => sigmoid(score(s.x)));
+  return { fit: fitSplits.join("+"), held, auc: auc(b, a), bpcer: bpcer(b, threshold).rate };
+}
+
+export interface TrainedLiveness {
+  /** family choice: leave-one-source-out folds per candidate */
+  folds: Record<Candidate, { selection: FoldResult[]; diagnostic: FoldResult[] }>;
+  chosen: Candidate;
+  /** L2 strengths tried for the chosen family, with the calibrated-free validation loss */
+  l2Grid: { l2: number; validationLoss: number }[];
+  /** fitted on train with the chosen L2, before calibration (logistic candidates) */
+  raw: LogisticModel;
+  /** Platt-calibrated on validation, challenge prior set: the model to export */
+  calibrated: LogisticModel;
+  platt: { a: number; b: number };
+  options: TrainOptions;
+  /** calibrated score of each candidate (fitted on train, Platt on validation), for the comparison */
+  scorers: Record<Candidate, (x: readonly number[]) => number>;
+  /** the L2 each candidate picked on validation */
+  candidateL2: Partial<Record<Candidate, number>>;
+}
+
+/**
+ * A candidate as it would ship: fitted on train with its own L2 (lowest validation log loss over
+ * `grid`), Platt-calibrated on validation. Each family gets the same treatment, so the comparison
+ * is like for like.
+ */
+function calibratedScorer(
+  kind: Candidate,
+  train: readonly Sample[],
+  validation: readonly Sample[],
+  options: TrainOptions,
+  grid: readonly number[],
+): { l2: number; score: (x: readonly number[]) => number } {
+  const fits = grid.map((l2) => {
+    const raw = fitRaw(kind, train, { ...options, l2 });
+    const loss = balancedLogLoss(
+      validation.map((s) => sigmoid(raw(s.x))),
+      validation,
+    );
+    return { l2, raw, loss };
+  });
+  const best = fits.reduce((x, y) => (y.loss < x.loss ? y : x));
+  const { a, b } = plattFit(
+    validation.map((s) => best.raw(s.x)),
+    validation.map((s) => s.y),
+  );
+  return { l2: best.l2, score: (x) => sigmoid(a * best.raw(x) + b) };
+}
 
 export function trainLiveness(
   rows: readonly LabelledRow[],
   options: TrainOptions = DEFAULT_OPTIONS,
   grid: readonly number[] = L2_GRID,
+  candidates: readonly Candidate[] = CANDIDATES,
 ): TrainedLiveness {
-  const features = LIVENESS_VECTOR.features.map((f) => f.name);
   const train = samplesOf(rows, "train");
   const validation = samplesOf(rows, "validation");
+  const foldOptions = { ...options, l2: 0.1 };
+  const folds = Object.fromEntries(
+    candidates.map((kind) => [
+      kind,
+      {
+        selection: [
+          looFold(rows, kind, ["train"], "validation", foldOptions),
+          looFold(rows, kind, ["validation"], "train", foldOptions),
+        ],
+        diagnostic: [
+          looFold(rows, kind, ["train", "validation"], "test", foldOptions),
+          looFold(rows, kind, ["train", "test"], "validation", foldOptions),
+          looFold(rows, kind, ["validation", "test"], "train", foldOptions),
+        ],
+      },
+    ]),
+  ) as TrainedLiveness["folds"];
+  const meanAuc = (k: Candidate): number =>
+    folds[k].selection.reduce((s, f) => s + f.auc, 0) / folds[k].selection.length;
+  // Ties (to 0.005) go to the simpler model: logistic before MLP, in CANDIDATES order.
+  const chosen = candidates.reduce((best, k) => (meanAuc(k) > meanAuc(best) + 0.005 ? k : best));
+  // The exported model is a logistic regression (the analyzer contract needs per-feature
+  // contributions); if the MLP had won, this is where its ONNX export would go.
+  const exportKind: Candidate = chosen === "mlp-invariant" ? "lr-invariant" : chosen;
+  const spec = exportKind === "lr-invariant" ? { learn: invariantLearn, logOffset: invariantLog } : {};
   const fits = grid.map((l2) => {
-    const model = fitLogistic(train, features, TRAINED_VERSION, { ...options, l2 });
-    return { l2, model, validationLoss: balancedLogLoss(model, validation) };
+    const model = fitLogistic(train, NAMES, TRAINED_VERSION, { ...options, l2 }, spec);
+    const loss = balancedLogLoss(
+      validation.map((s) => sigmoid(logitOf(model, s.x))),
+      validation,
+    );
+    return { l2, model, validationLoss: loss };
   });
   const best = fits.reduce((x, y) => (y.validationLoss < x.validationLoss ? y : x));
   const { model, a, b } = plattCalibrate(best.model, validation);
+  const c = NAMES.indexOf(CHALLENGE_PRIOR.feature);
+  const calibrated: LogisticModel = {
+    ...model,
+    doc: TRAINED_DOC,
+    mean: model.mean.map((v, i) => (i === c ? CHALLENGE_PRIOR.mean : v)),
+    std: model.std.map((v, i) => (i === c ? CHALLENGE_PRIOR.std : v)),
+    weight: model.weight.map((v, i) => (i === c ? CHALLENGE_PRIOR.weight : v)),
+  };
+  const chosenOptions = { ...options, l2: best.l2 };
+  const others = candidates.filter((k) => k !== exportKind);
+  const fitted = others.map((k) => [k, calibratedScorer(k, train, validation, options, grid)] as const);
+  const scorers = Object.fromEntries(fitted.map(([k, f]) => [k, f.score])) as TrainedLiveness["scorers"];
+  const candidateL2 = Object.fromEntries(fitted.map(([k, f]) => [k, f.l2])) as Partial<
+    Record<Candidate, number>
+  >;
+  candidateL2[exportKind] = best.l2;
+  scorers[exportKind] = (x) => referenceScore(calibrated, x);
   return {
+    folds,
+    chosen,
     l2Grid: fits.map(({ l2, validationLoss }) => ({ l2, validationLoss })),
     raw: best.model,
-    calibrated: model,
+    calibrated,
     platt: { a, b },
-    options: { ...options, l2: best.l2 },
+    options: chosenOptions,
+    scorers,
+    candidateL2,
   };
 }
 
-export const TRAINED_DOC =
-  "Facet liveness analyzer, trained: standardised logistic regression fitted on the scripts/corpus " +
-  "training split, Platt-calibrated on its validation split (models/liveness/train.ts; docs/evaluation.md).";
+/** Where the shipped parameters live (read by build.ts); written only when the trained model wins. */
+export const WEIGHTS_FILE = join(import.meta.dirname, "weights.json");
 
-/** Writes model.trained.onnx and its .sha256 beside this file; returns the hash. */
-export function writeTrained(model: LogisticModel, dir = import.meta.dirname): string {
-  const bytes = encodeModel(model, TRAINED_DOC);
-  const sha = sha256Hex(bytes);
-  writeFileSync(join(dir, "model.trained.onnx"), bytes);
-  writeFileSync(join(dir, "model.trained.onnx.sha256"), `${sha}  model.trained.onnx\n`);
-  return sha;
+export interface ShipDecision {
+  ship: boolean;
+  handset: { auc: number; bpcer: number; threshold: number };
+  trained: { auc: number; bpcer: number; threshold: number };
+}
+
+/** Test-split comparison against the hand-set model, each at its own validation threshold. */
+export function shipDecision(
+  rows: readonly LabelledRow[],
+  handset: (x: readonly number[]) => number,
+  trained: (x: readonly number[]) => number,
+): ShipDecision {
+  const measure = (score: (x: readonly number[]) => number) => {
+    const val = samplesOf(rows, "validation");
+    const threshold = thresholdAtBpcer(
+      val.filter((s) => s.y === 0).map((s) => score(s.x)),
+      0.03,
+    );
+    const test = samplesOf(rows, "test");
+    const b = test.filter((s) => s.y === 0).map((s) => score(s.x));
+    const a = test.filter((s) => s.y === 1).map((s) => score(s.x));
+    return { auc: auc(b, a), bpcer: bpcer(b, threshold).rate, threshold };
+  };
+  const h = measure(handset);
+  const t = measure(trained);
+  return { ship: t.auc > h.auc && t.bpcer < h.bpcer, handset: h, trained: t };
+}
+
+export function writeWeights(model: LogisticModel, file = WEIGHTS_FILE): void {
+  writeFileSync(file, `${JSON.stringify(model, null, 2)}\n`);
+  // the repository's formatter owns committed JSON layout (biome.json)
+  execFileSync(
+    join(import.meta.dirname, "..", "..", "node_modules", ".bin", "biome"),
+    ["format", "--write", file],
+    {
+      stdio: "ignore",
+    },
+  );
 }
 
 export function readCorpusRows(file: string): LabelledRow[] {
@@ -247,18 +337,20 @@ export function readCorpusRows(file: string): LabelledRow[] {
     .map((l) => JSON.parse(l) as LabelledRow);
 }
 
-export { referenceScore };
+export const FEATURES_FILE = join(import.meta.dirname, "..", "..", ".dev", "corpus", "features.jsonl");
 
 if (import.meta.main) {
-  const file = join(import.meta.dirname, "..", "..", ".dev", "corpus", "features.jsonl");
-  const trained = trainLiveness(readCorpusRows(file));
-  const sha = writeTrained(trained.calibrated);
-  console.log(`liveness: model.trained.onnx sha256 ${sha}`);
-  console.log(
-    JSON.stringify({
-      platt: trained.platt,
-      weight: trained.calibrated.weight,
-      bias: trained.calibrated.bias,
-    }),
+  const { HANDSET_LIVENESS_MODEL } = await import("./build.ts");
+  const rows = readCorpusRows(FEATURES_FILE);
+  const trained = trainLiveness(rows);
+  const decision = shipDecision(
+    rows,
+    (x) => referenceScore(HANDSET_LIVENESS_MODEL, x),
+    (x) => referenceScore(trained.calibrated, x),
   );
+  console.log(JSON.stringify({ chosen: trained.chosen, folds: trained.folds, decision }, null, 1));
+  if (decision.ship) {
+    writeWeights(trained.calibrated);
+    console.log(`liveness: wrote ${WEIGHTS_FILE}; run node models/liveness/build.ts to rewrite model.onnx`);
+  } else console.log("liveness: the trained model does not beat the hand-set one; weights.json unchanged");
 }

@@ -3,7 +3,8 @@
  * 19795-1 / 30107-3 reports) into a PNG with pngjs. No text is drawn: the caller's Markdown
  * names the colours and the grid lines (1 %, 3 %, 10 %, 20 %, 50 %, 80 %, 95 %). Rates of 0 and 1
  * are clamped to the axis ends (0.2 % and 99.8 %), so a curve on the edge means "0 errors seen",
- * not "0 error rate".
+ * not "0 error rate". With `scale: "linear"` the same axes are linear (grid every 10 %): an ROC
+ * curve drawn with its miss rate (APCER = 1 − detection rate) upwards.
  */
 import { writeFileSync } from "node:fs";
 import { PNG } from "pngjs";
@@ -62,7 +63,9 @@ const P_MIN = 0.002;
 const P_MAX = 0.998;
 export const GRID = [0.01, 0.03, 0.1, 0.2, 0.5, 0.8, 0.95];
 
-function axis(p: number): number {
+/** Axis position 0..1 of a rate: probit (DET) or linear (ROC; grid every 10 %). */
+function axis(p: number, scale: "probit" | "linear" = "probit"): number {
+  if (scale === "linear") return Math.min(1, Math.max(0, p));
   const clamped = Math.min(P_MAX, Math.max(P_MIN, p));
   const lo = probit(P_MIN);
   const hi = probit(P_MAX);
@@ -73,6 +76,7 @@ export function writeDetPng(
   file: string,
   curves: readonly Curve[],
   target: { bpcer: number; apcer: number },
+  scale: "probit" | "linear" = "probit",
 ): void {
   const png = new PNG({ width: SIZE, height: SIZE });
   const data = png.data;
@@ -87,8 +91,9 @@ export function writeDetPng(
     data[o + 2] = b;
     data[o + 3] = 255;
   };
-  const px = (bp: number): number => MARGIN + axis(bp) * plot;
-  const py = (ap: number): number => SIZE - MARGIN - axis(ap) * plot;
+  const px = (bp: number): number => MARGIN + axis(bp, scale) * plot;
+  const py = (ap: number): number => SIZE - MARGIN - axis(ap, scale) * plot;
+  const grid = scale === "linear" ? [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9] : GRID;
   for (let i = 0; i < SIZE * SIZE; i++) {
     data[i * 4] = 255;
     data[i * 4 + 1] = 255;
@@ -99,7 +104,7 @@ export function writeDetPng(
   for (let x = Math.ceil(px(0)); x <= px(target.bpcer); x++) {
     for (let y = Math.floor(py(target.apcer)); y <= py(0); y++) set(x, y, [214, 240, 214]);
   }
-  for (const g of GRID) {
+  for (const g of grid) {
     for (let t = MARGIN; t <= SIZE - MARGIN; t++) {
       set(px(g), t, [215, 215, 215]);
       set(t, py(g), [215, 215, 215]);

