@@ -6,6 +6,7 @@
 
 import type { WindowFeatures } from "../../lib/features.ts";
 import type { DataValidationNode } from "../../lib/flow.ts";
+import { DEFAULT_POLICY } from "../../lib/fusion.ts";
 import type { ChallengeAction } from "../../lib/widget-protocol.ts";
 
 /** Reads `metadata.a.b` / `providedData.x` from the session's data. */
@@ -126,8 +127,12 @@ export function isUsableWindow(w: WindowFeatures): boolean {
   return w.face !== null && w.face.facePresentRatio >= 0.5;
 }
 
-/** Spoof when the liveness model's risk reaches this, given enough confidence. */
-export const LIVENESS_SPOOF_THRESHOLD = 0.5;
+/**
+ * Spoof when the liveness model's risk reaches the shipped fusion policy's liveness reject veto, so
+ * the node's branch and the fused decision agree: a `spoof` branch is always a `reject` report
+ * (models/fusion/policy.ts, calibrated on the corpus's validation split).
+ */
+export const LIVENESS_SPOOF_THRESHOLD = DEFAULT_POLICY.analyzers.liveness.reject ?? 0.5;
 export const LIVENESS_MIN_CONFIDENCE = 0.4;
 
 export function livenessOutcome(
