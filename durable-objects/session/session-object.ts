@@ -34,6 +34,7 @@ import {
 } from "../../lib/widget-protocol.ts";
 import { analyzerBindings, callAnalyzer } from "./analyzer-fanout.ts";
 import { completeSession, type Ending } from "./completion.ts";
+import { DeferredAnalysis } from "./deferred-analysis.ts";
 import {
   type ConversationReply,
   chooseOutcome,
@@ -169,6 +170,8 @@ export class SessionObject extends DurableObject<Env> {
   #retryEnding: { ending: Ending; closeCode: CloseCodeValue | null } | null = null;
   #completionRetries = 0;
   #challengeStats = { issued: 0, passed: 0 };
+  /** bench baseline only (ANALYSIS_MODE = "deferred"): windows held until the end; null = streaming */
+  #deferred = DeferredAnalysis.fromEnv(this.env);
 
   async #load(): Promise<Persisted | null> {
     if (this.#state) return this.#state;
@@ -396,6 +399,7 @@ export class SessionObject extends DurableObject<Env> {
   #dispatch(window: MediaWindow): void {
     const state = this.#state;
     if (!state) return;
+    if (this.#deferred?.hold(window)) return;
     if (this.#inflight.size >= MAX_INFLIGHT_WINDOWS) {
       // The tokenizer is behind: shed this window rather than buffer without bound.
       this.#assembler.release(window);
@@ -816,6 +820,7 @@ export class SessionObject extends DurableObject<Env> {
     // Tokenize what is still buffered, then wait for windows in flight (bounded by their timeout).
     const last = this.#assembler.flush();
     if (last) this.#dispatch(last);
+    await this.#deferred?.release((w) => this.#dispatch(w), () => [...this.#inflight.values()], MAX_INFLIGHT_WINDOWS);
     await Promise.allSettled([...this.#inflight.values()]);
     this.#assembler.discard();
     try {
