@@ -10,6 +10,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import jpeg from "jpeg-js";
 import { MEDIA_HEADER_BYTES } from "../lib/widget-protocol.ts";
 import { REPO } from "../scripts/lib/platform.ts";
 
@@ -78,4 +79,25 @@ export function bandwidthFigures(meanJpegBytes: number, measuredKbps: number | n
     pcm16Kbps: budgetKbps + e.audioBps / 1000,
     meanJpegBytes,
   };
+}
+
+/**
+ * Re-encodes `frames` the way the widget's quality loop would (capture.ts: quality 0.45 down to
+ * 0.15 until a frame fits VIDEO_BUDGET_BPS / 8 / FPS_DEFAULT bytes): the highest of a few
+ * qualities whose mean frame size fits. The source clips are ffmpeg q:v 4 JPEGs, larger than any
+ * browser would send under the budget, so the bench sends what the widget would.
+ */
+export function fitToWidgetBudget(frames: Uint8Array[]): { frames: Uint8Array[]; quality: number } {
+  const e = widgetEncoding();
+  const budget = e.videoBudgetBps / 8 / e.fps;
+  const decoded = frames.map((f) => jpeg.decode(f, { useTArray: true }));
+  // The quality is chosen on every 4th frame (encoding is slow in pure JS), then applied to all.
+  const probe = decoded.filter((_, i) => i % 4 === 0);
+  let chosen = 15;
+  for (const quality of [45, 35, 25, 15]) {
+    const mean = probe.reduce((a, d) => a + jpeg.encode(d, quality).data.byteLength, 0) / probe.length;
+    chosen = quality;
+    if (mean <= budget) break;
+  }
+  return { frames: decoded.map((d) => new Uint8Array(jpeg.encode(d, chosen).data)), quality: chosen };
 }

@@ -38,7 +38,12 @@ export async function decisionSession(
     await client.waitFor((m) => m.type === "node" && m.nodeType === "enter_email");
     const streamed = await client.stream(media, seconds, offset);
     const hook = receiver
-      .waitFor((w) => w.json.data.session.id === sessionId, 90_000)
+      .waitFor(
+        (w) =>
+          w.json.data.session.id === sessionId &&
+          (w.json.type === "session.completed" || w.json.type === "session.incomplete"),
+        90_000,
+      )
       .then((w) => ({ at: performance.now(), type: w.json.type }));
     const complete = client.waitFor((m) => m.type === "complete", 90_000);
     client.send({ type: "email", value: "bench@example.com" });
