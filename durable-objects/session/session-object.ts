@@ -34,7 +34,6 @@ import {
 } from "../../lib/widget-protocol.ts";
 import { analyzerBindings, callAnalyzer } from "./analyzer-fanout.ts";
 import { completeSession, type Ending } from "./completion.ts";
-import { DeferredAnalysis } from "./deferred-analysis.ts";
 import {
   type ConversationReply,
   chooseOutcome,
@@ -43,6 +42,7 @@ import {
   renderPrompt,
   words,
 } from "./conversation.ts";
+import { DeferredAnalysis } from "./deferred-analysis.ts";
 import {
   CHALLENGE_RESPONSE_WINDOWS,
   drawChallenges,
@@ -820,7 +820,11 @@ export class SessionObject extends DurableObject<Env> {
     // Tokenize what is still buffered, then wait for windows in flight (bounded by their timeout).
     const last = this.#assembler.flush();
     if (last) this.#dispatch(last);
-    await this.#deferred?.release((w) => this.#dispatch(w), () => [...this.#inflight.values()], MAX_INFLIGHT_WINDOWS);
+    await this.#deferred?.release(
+      (w) => this.#dispatch(w),
+      () => [...this.#inflight.values()],
+      MAX_INFLIGHT_WINDOWS,
+    );
     await Promise.allSettled([...this.#inflight.values()]);
     this.#assembler.discard();
     try {
