@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The one entry behind `npm start`, `npm test`, `npm run check` and `npm run deploy`.
+ * The one entry behind `npm start`, `npm test`, `npm run check`, `npm run deploy` and `npm run bench`.
  *
  * Plain JavaScript on purpose: it must run on whatever Node the machine has. It makes sure a
  * Node >= 22.12 runs the rest (wrangler, vitest 5 and miniflare need it; the system Node here
@@ -56,6 +56,7 @@ const TEST_APT = ["chromium", "ffmpeg", "espeak-ng", "flite", "pocketsphinx-test
 const APT = {
   start: RUNTIME_APT,
   session: RUNTIME_APT,
+  bench: [...RUNTIME_APT, "ffmpeg"],
   test: [...RUNTIME_APT, ...TEST_APT],
   check: [...RUNTIME_APT, ...TEST_APT],
 };
@@ -104,6 +105,7 @@ const tasks = {
   check: "check.ts",
   deploy: "deploy.ts",
   session: "session.ts",
+  bench: "bench.ts",
 };
 const file = tasks[task];
 if (!file) {

@@ -43,6 +43,7 @@ import {
   renderPrompt,
   words,
 } from "./conversation.ts";
+import { DeferredAnalysis } from "./deferred-analysis.ts";
 import {
   CHALLENGE_RESPONSE_WINDOWS,
   drawChallenges,
@@ -176,6 +177,8 @@ export class SessionObject extends DurableObject<Env> {
   #challengeStats = { issued: 0, passed: 0 };
   /** which region tokenized this session's windows (data residency) */
   #residency = new ResidencyLedger();
+  /** bench baseline only (ANALYSIS_MODE = "deferred"): windows held until the end; null = streaming */
+  #deferred = DeferredAnalysis.fromEnv(this.env);
 
   async #load(): Promise<Persisted | null> {
     if (this.#state) return this.#state;
@@ -406,6 +409,7 @@ export class SessionObject extends DurableObject<Env> {
   #dispatch(window: MediaWindow): void {
     const state = this.#state;
     if (!state) return;
+    if (this.#deferred?.hold(window)) return;
     if (this.#inflight.size >= MAX_INFLIGHT_WINDOWS) {
       // The tokenizer is behind: shed this window rather than buffer without bound.
       this.#assembler.release(window);
@@ -828,6 +832,11 @@ export class SessionObject extends DurableObject<Env> {
     // Tokenize what is still buffered, then wait for windows in flight (bounded by their timeout).
     const last = this.#assembler.flush();
     if (last) this.#dispatch(last);
+    await this.#deferred?.release(
+      (w) => this.#dispatch(w),
+      () => [...this.#inflight.values()],
+      MAX_INFLIGHT_WINDOWS,
+    );
     await Promise.allSettled([...this.#inflight.values()]);
     this.#assembler.discard();
     try {
