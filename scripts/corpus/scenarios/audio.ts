@@ -17,6 +17,14 @@ import { BABBLE, type PlannedSession, type Voice } from "./plan.ts";
 
 const run = promisify(execFile);
 export const RATE = 16_000;
+const BED_MS = 60_000;
+const BED_SEED = { train: 101, validation: 202, test: 303 } as const;
+/** vocal-stress presets: pitch tremor (vibrato), amplitude tremor (tremolo), a subdued level */
+const STRESS = [
+  "vibrato=f=5.5:d=0.3,tremolo=f=5:d=0.35,volume=-7dB",
+  "vibrato=f=6.5:d=0.45,tremolo=f=6:d=0.45,volume=-9dB",
+  "vibrato=f=7.5:d=0.35,tremolo=f=7:d=0.4,volume=-11dB",
+];
 
 function key(parts: unknown): string {
   return createHash("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, 20);
@@ -105,12 +113,11 @@ export async function sessionAudio(cacheDir: string, s: PlannedSession): Promise
   const random = seededRandom(s.seed ^ 0x5eed);
   const stress = s.kind === "duress";
   const voiceFilters = (tempo: number): string[] => {
-    const f = [`atempo=${tempo.toFixed(3)}`];
+    // tempo in 0.05 steps and three stress presets, so shaped replies are reused across sessions
+    const f = [`atempo=${(Math.round(tempo * 20) / 20).toFixed(2)}`];
     if (stress) {
       // acoustic stress correlates: pitch tremor (vibrato) and amplitude tremor (tremolo), subdued
-      f.push(`vibrato=f=${(5 + 3 * random()).toFixed(2)}:d=${(0.25 + 0.3 * random()).toFixed(2)}`);
-      f.push(`tremolo=f=${(4 + 4 * random()).toFixed(2)}:d=${(0.3 + 0.3 * random()).toFixed(2)}`);
-      f.push(`volume=${(-6 - 6 * random()).toFixed(1)}dB`);
+      f.push(pick(random, STRESS));
     }
     return f;
   };
@@ -123,7 +130,7 @@ export async function sessionAudio(cacheDir: string, s: PlannedSession): Promise
     let replyKey: string | null = null;
     if (t.coach && s.helpers[0]) {
       const wav = await synthesise(cacheDir, s.helpers[0], t.coach, true);
-      const pcm = await shape(cacheDir, wav, [`volume=${(-4 - 6 * random()).toFixed(1)}dB`]);
+      const pcm = await shape(cacheDir, wav, [pick(random, ["volume=-4dB", "volume=-7dB", "volume=-10dB"])]);
       parts.push({ pcm, at: samples(startMs + 300), gain: 1 });
       at = Math.max(at, startMs + 300 + (pcm.length * 1000) / RATE + 300);
     }
@@ -156,7 +163,11 @@ export async function sessionAudio(cacheDir: string, s: PlannedSession): Promise
   const injected = s.kind === "virtual-background" && random() < 0.6;
   if (!injected) {
     const level = s.kind === "call-centre" ? -44 + 6 * random() : -62 + 14 * random();
-    addAt(mix, await noise(cacheDir, "pink", db(level), totalMs, s.seed % 100000), 0);
+    // one 60 s bed per split, cut at a seeded offset and scaled: one ffmpeg run serves every session
+    const bed = await noise(cacheDir, "pink", db(-40), BED_MS, BED_SEED[s.split]);
+    const offset = samples(Math.floor(random() * (BED_MS - 1000)));
+    const looped = Int16Array.from({ length: mix.length }, (_, i) => bed[(offset + i) % bed.length] ?? 0);
+    addAt(mix, looped, 0, db(level + 40));
   }
   if (s.kind === "call-centre") {
     // other agents talking in the room, continuously, 12-20 dB below the speaker

@@ -109,10 +109,16 @@ async function transcriptOf(
     },
     [bytes],
   );
-  const reply = await tokenize(body, engines);
-  const out = reply.transcript?.text ?? "";
-  cache.set(key, out);
-  return out;
+  // A null transcript means the recognizer failed (on a loaded machine: its timeout), not silence;
+  // retry rather than record a spoken answer as an empty, evasive one.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const reply = await tokenize(body.slice(), engines);
+    if (reply.transcript) {
+      cache.set(key, reply.transcript.text);
+      return reply.transcript.text;
+    }
+  }
+  throw new Error(`speech recognition failed three times for ${s.id}`);
 }
 
 /** The DO's turn reduction over one turn's windows (session-object.ts #progressConversation). */
@@ -227,7 +233,10 @@ async function buildShard(
   const asr = await createPocketSphinxRecognizer();
   const engines: FeatureEngines = { image: imageEngine, face: noFaceEngine, fingerprint: null, asr };
   const audioOnly: FeatureEngines = { ...engines, asr: null };
-  const cache = new Map<string, string>();
+  const asrFile = join(SCENARIO_DIR, `transcripts.shard-${shard}.json`);
+  const cache = new Map<string, string>(
+    existsSync(asrFile) ? Object.entries(JSON.parse(readFileSync(asrFile, "utf8"))) : [],
+  );
   const byCarrier = new Map<
     string,
     { audio: SessionAudio; windows: WindowFeatures["audio"][]; transcripts: string[] }
@@ -260,6 +269,7 @@ async function buildShard(
     }
   } finally {
     await asr.close();
+    writeFileSync(asrFile, JSON.stringify(Object.fromEntries(cache)));
   }
   writeFileSync(join(SCENARIO_DIR, `sessions.shard-${shard}.jsonl`), `${out.join("\n")}\n`);
 }
