@@ -7,6 +7,11 @@
  *   x [1,D] → Sub(mean) → Div(std) → Mul(weight) = contributions [1,D]
  *   contributions → ReduceSum(axes=[1], keepdims=1) → Add(bias) → Sigmoid = score [1,1]
  *
+ * A trained model may also carry the training split's range per feature (`lower`, `upper`): x is
+ * then first clamped into it (Max(lower), Min(upper)), so a value beyond anything seen in training
+ * contributes like the training extreme instead of extrapolating the linear term without bound.
+ * Models without a range (the hand-set ones) encode exactly as before.
+ *
  * Feature order comes from the Worker's vector.ts and is written into the model metadata
  * (`facet.features`) so the Worker refuses a model built for another order. Output is
  * deterministic: rebuilding unchanged parameters gives the same bytes and sha256.
@@ -38,6 +43,9 @@ export interface LogisticModel {
   std: number[];
   weight: number[];
   bias: number;
+  /** training-split range per feature; when present, x is clamped into it first */
+  lower?: number[];
+  upper?: number[];
 }
 
 /**
@@ -78,7 +86,8 @@ export function defineModel<S>(
 export function referenceScore(model: LogisticModel, x: ArrayLike<number>): number {
   let logit = model.bias;
   for (let i = 0; i < model.features.length; i++) {
-    logit += (((x[i] ?? 0) - (model.mean[i] ?? 0)) / (model.std[i] ?? 1)) * (model.weight[i] ?? 0);
+    const v = Math.min(model.upper?.[i] ?? Infinity, Math.max(model.lower?.[i] ?? -Infinity, x[i] ?? 0));
+    logit += ((v - (model.mean[i] ?? 0)) / (model.std[i] ?? 1)) * (model.weight[i] ?? 0);
   }
   return 1 / (1 + Math.exp(-logit));
 }
@@ -100,6 +109,17 @@ function valueInfo(name: string, dims: number[]): proto.IValueInfoProto {
 /** Serialises the model to ONNX protobuf bytes. */
 export function encodeModel(model: LogisticModel, docString?: string): Uint8Array {
   const d = model.features.length;
+  const ranged = model.lower !== undefined && model.upper !== undefined;
+  const clamped = ranged ? "x_clamped" : "x";
+  const clampNodes: proto.INodeProto[] = ranged
+    ? [
+        { opType: "Max", input: ["x", "lower"], output: ["x_low"], name: "floor" },
+        { opType: "Min", input: ["x_low", "upper"], output: ["x_clamped"], name: "ceil" },
+      ]
+    : [];
+  const range = ranged
+    ? [floatTensor("lower", [d], model.lower ?? []), floatTensor("upper", [d], model.upper ?? [])]
+    : [];
   const graph: proto.IGraphProto = {
     name: `facet_${model.analyzer}_logistic`,
     input: [valueInfo("x", [1, d])],
@@ -110,9 +130,11 @@ export function encodeModel(model: LogisticModel, docString?: string): Uint8Arra
       floatTensor("weight", [d], model.weight),
       floatTensor("bias", [1, 1], [model.bias]),
       { name: "axes", dataType: INT64, dims: [1], int64Data: [1] },
+      ...range,
     ],
     node: [
-      { opType: "Sub", input: ["x", "mean"], output: ["centred"], name: "centre" },
+      ...clampNodes,
+      { opType: "Sub", input: [clamped, "mean"], output: ["centred"], name: "centre" },
       { opType: "Div", input: ["centred", "std"], output: ["z"], name: "scale" },
       { opType: "Mul", input: ["z", "weight"], output: ["contributions"], name: "weigh" },
       {
