@@ -8,6 +8,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AnalyzerVector } from "../lib/analyzer-runtime.ts";
+import { MLP_MARGIN } from "./train-lib.ts";
 import type { Trained } from "./train-run.ts";
 
 export interface CardText {
@@ -87,6 +88,12 @@ export function renderCard(vector: AnalyzerVector<never>, t: Trained, sha: strin
     `Shipped: ${r.shipped}. Target ROC AUC ≥ 0.95 on held-out scenarios: ${
       shipped && shipped.testAuc >= 0.95 ? "met" : "**not met**"
     } (${n3(shipped?.testAuc ?? Number.NaN)}).`,
+    "",
+    `Why this family: the rule fixed before training ships the logistic unless the MLP beats it on`,
+    `validation ROC AUC by more than ${MLP_MARGIN}, because the analyzer contract surfaces per-feature`,
+    "contributions that sum to the logit (lib/onnx/analyze.ts) and an MLP has no such decomposition;",
+    "when the MLP does win, the logistic still ships and the gap stays listed here as open work",
+    "(an MLP graph with an attribution output). Trees were not tried (no ONNX tree export here yet).",
     "",
     "Validation log loss of every setting tried:",
     "",
