@@ -1,7 +1,6 @@
 /**
- * Writes the first-version analyzer models: a standardised logistic regression expressed as an
- * ONNX graph (ONNX IR 8, opset 13), so the Workers already run the real inference path that the
- * trained models of the evaluation issue will replace. Graph (operator semantics per the ONNX
+ * Writes the analyzer models (hand-set first versions and the trained ones): a standardised
+ * logistic regression expressed as an ONNX graph (ONNX IR 8, opset 13). Graph (operator semantics per the ONNX
  * operator spec, opset 13):
  *
  *   x [1,D] → Sub(mean) → Div(std) → Mul(weight) = contributions [1,D]
@@ -11,6 +10,11 @@
  * ratios such as moiré energy span four decades): x′ = m·log(max(x, 0) + c) + (1 − m)·x, per feature,
  * with m = 1 and c = the offset where an offset is given, m = 0 and c = 1 elsewhere (the Log
  * branch is then computed but discarded, and stays finite for the non-negative features here).
+ *
+ * A trained model may also carry the training split's range per feature (`lower`, `upper`): x is
+ * then first clamped into it (Max(lower), Min(upper)), so a value beyond anything seen in training
+ * contributes like the training extreme instead of extrapolating the linear term without bound.
+ * Clamping comes before the log transform when a model has both. Models without a range (the hand-set ones) encode exactly as before.
  *
  * Feature order comes from the Worker's vector.ts and is written into the model metadata
  * (`facet.features`) so the Worker refuses a model built for another order. Output is
@@ -47,6 +51,9 @@ export interface LogisticModel {
   logOffset?: number[];
   /** ONNX doc string (default: the first-version hand-set description) */
   doc?: string;
+  /** training-split range per feature; when present, x is clamped into it first */
+  lower?: number[];
+  upper?: number[];
 }
 
 /** The model's view of one raw feature value (the `logOffset` transform). */
@@ -93,7 +100,11 @@ export function defineModel<S>(
 export function referenceScore(model: LogisticModel, x: ArrayLike<number>): number {
   let logit = model.bias;
   for (let i = 0; i < model.features.length; i++) {
-    const v = transformed(model, i, x[i] ?? 0);
+    const v = transformed(
+      model,
+      i,
+      Math.min(model.upper?.[i] ?? Infinity, Math.max(model.lower?.[i] ?? -Infinity, x[i] ?? 0)),
+    );
     logit += ((v - (model.mean[i] ?? 0)) / (model.std[i] ?? 1)) * (model.weight[i] ?? 0);
   }
   return 1 / (1 + Math.exp(-logit));
@@ -116,6 +127,17 @@ function valueInfo(name: string, dims: number[]): proto.IValueInfoProto {
 /** Serialises the model to ONNX protobuf bytes. */
 export function encodeModel(model: LogisticModel, docString?: string): Uint8Array {
   const d = model.features.length;
+  const ranged = model.lower !== undefined && model.upper !== undefined;
+  const clamped = ranged ? "x_clamped" : "x";
+  const clampNodes: proto.INodeProto[] = ranged
+    ? [
+        { opType: "Max", input: ["x", "lower"], output: ["x_low"], name: "floor" },
+        { opType: "Min", input: ["x_low", "upper"], output: ["x_clamped"], name: "ceil" },
+      ]
+    : [];
+  const range = ranged
+    ? [floatTensor("lower", [d], model.lower ?? []), floatTensor("upper", [d], model.upper ?? [])]
+    : [];
   const logs = model.logOffset?.some((c) => c > 0) === true;
   const mask = model.features.map((_, i) => ((model.logOffset?.[i] ?? 0) > 0 ? 1 : 0));
   const offset = model.features.map((_, i) =>
@@ -123,11 +145,11 @@ export function encodeModel(model: LogisticModel, docString?: string): Uint8Arra
   );
   const transform: proto.INodeProto[] = logs
     ? [
-        { opType: "Relu", input: ["x"], output: ["x_pos"], name: "non_negative" },
+        { opType: "Relu", input: [clamped], output: ["x_pos"], name: "non_negative" },
         { opType: "Add", input: ["x_pos", "log_offset"], output: ["shifted"], name: "shift" },
         { opType: "Log", input: ["shifted"], output: ["logged"], name: "log" },
         { opType: "Mul", input: ["logged", "log_mask"], output: ["logged_part"], name: "pick_log" },
-        { opType: "Mul", input: ["x", "raw_mask"], output: ["raw_part"], name: "pick_raw" },
+        { opType: "Mul", input: [clamped, "raw_mask"], output: ["raw_part"], name: "pick_raw" },
         { opType: "Add", input: ["logged_part", "raw_part"], output: ["xt"], name: "blend" },
       ]
     : [];
@@ -152,11 +174,13 @@ export function encodeModel(model: LogisticModel, docString?: string): Uint8Arra
       floatTensor("weight", [d], model.weight),
       floatTensor("bias", [1, 1], [model.bias]),
       { name: "axes", dataType: INT64, dims: [1], int64Data: [1] },
+      ...range,
       ...transformInit,
     ],
     node: [
+      ...clampNodes,
       ...transform,
-      { opType: "Sub", input: [logs ? "xt" : "x", "mean"], output: ["centred"], name: "centre" },
+      { opType: "Sub", input: [logs ? "xt" : clamped, "mean"], output: ["centred"], name: "centre" },
       { opType: "Div", input: ["centred", "std"], output: ["z"], name: "scale" },
       { opType: "Mul", input: ["z", "weight"], output: ["contributions"], name: "weigh" },
       {

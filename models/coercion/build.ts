@@ -1,23 +1,17 @@
 /**
- * Coercion model parameters. Duress evidence: gaze off screen, a second face, vocal stress (pitch
- * variability, jitter, shimmer), a subdued voice, slow replies.
- * First version: hand-set, domain-reasoned weights on standardised features (see card.md); the
- * evaluation issue replaces them with a trained model. Feature order comes from
- * workers/analyzer-coercion/vector.ts. Run `node models/coercion/build.ts` to rewrite model.onnx.
+ * The shipped coercion model: the trained, calibrated parameters committed in trained.json
+ * (written by `node models/coercion/train.ts` from the scenario corpus). `node
+ * models/coercion/build.ts` (or models/build-all.ts) rewrites model.onnx from them and checks
+ * the sha256 line of card.md, so the bytes can be rebuilt without the corpus. Feature order comes
+ * from workers/analyzer-coercion/vector.ts and must equal the trained one.
  */
-
 import { COERCION_VECTOR } from "../../workers/analyzer-coercion/vector.ts";
-import { defineModel, writeModel } from "../build-lib.ts";
+import { loadTrained, writeTrainedModel } from "../train-run.ts";
 
-// mean defaults to each feature's neutral value; weight is logit per standard deviation.
-export const COERCION_MODEL = defineModel(COERCION_VECTOR, "coercion-handset-1.0.0", -2.5, {
-  gaze_off_screen_mean: { std: 0.12, weight: 0.9 },
-  multi_face_mean: { std: 0.1, weight: 1.0 },
-  f0_cv_mean: { std: 0.05, weight: 0.5 },
-  jitter_mean: { std: 0.008, weight: 0.4 },
-  shimmer_mean: { std: 0.03, weight: 0.3 },
-  speech_level_db_mean: { std: 8, weight: -0.3 },
-  reply_latency_median_s: { std: 1.0, weight: 0.7 },
-});
+export const COERCION_TRAINED = loadTrained(import.meta.dirname);
+export const COERCION_MODEL = COERCION_TRAINED.model;
+if (COERCION_MODEL.features.join(",") !== COERCION_VECTOR.features.map((f) => f.name).join(",")) {
+  throw new Error("models/coercion/trained.json was trained on another feature order than vector.ts");
+}
 
-if (import.meta.main) writeModel(COERCION_MODEL, import.meta.dirname);
+if (import.meta.main) writeTrainedModel(COERCION_TRAINED, import.meta.dirname);

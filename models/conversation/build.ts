@@ -1,23 +1,17 @@
 /**
- * Conversation model parameters. Evidence: evasive or missing replies, long latencies on a fixed
- * clock, read-aloud cadence (few pauses, long fluent speech, fast rate).
- * First version: hand-set, domain-reasoned weights on standardised features (see card.md); the
- * evaluation issue replaces them with a trained model. Feature order comes from
- * workers/analyzer-conversation/vector.ts. Run `node models/conversation/build.ts` to rewrite model.onnx.
+ * The shipped conversation model: the trained, calibrated parameters committed in trained.json
+ * (written by `node models/conversation/train.ts` from the scenario corpus). `node
+ * models/conversation/build.ts` (or models/build-all.ts) rewrites model.onnx from them and checks
+ * the sha256 line of card.md, so the bytes can be rebuilt without the corpus. Feature order comes
+ * from workers/analyzer-conversation/vector.ts and must equal the trained one.
  */
-
 import { CONVERSATION_VECTOR } from "../../workers/analyzer-conversation/vector.ts";
-import { defineModel, writeModel } from "../build-lib.ts";
+import { loadTrained, writeTrainedModel } from "../train-run.ts";
 
-// mean defaults to each feature's neutral value; weight is logit per standard deviation.
-export const CONVERSATION_MODEL = defineModel(CONVERSATION_VECTOR, "conversation-handset-1.0.0", -2.2, {
-  evasive_ratio: { std: 0.2, weight: 1.0 },
-  no_reply_ratio: { std: 0.2, weight: 0.6 },
-  latency_median_s: { std: 1.0, weight: 0.5 },
-  latency_cv: { std: 0.25, weight: -0.4 },
-  pauses_per_10s: { std: 1.2, weight: -0.6 },
-  speech_s_mean: { std: 3, weight: 0.4 },
-  words_per_min: { std: 30, weight: 0.3 },
-});
+export const CONVERSATION_TRAINED = loadTrained(import.meta.dirname);
+export const CONVERSATION_MODEL = CONVERSATION_TRAINED.model;
+if (CONVERSATION_MODEL.features.join(",") !== CONVERSATION_VECTOR.features.map((f) => f.name).join(",")) {
+  throw new Error("models/conversation/trained.json was trained on another feature order than vector.ts");
+}
 
-if (import.meta.main) writeModel(CONVERSATION_MODEL, import.meta.dirname);
+if (import.meta.main) writeTrainedModel(CONVERSATION_TRAINED, import.meta.dirname);

@@ -1,25 +1,17 @@
 /**
- * Environment model parameters. Evidence of a staged scene: static or frozen background,
- * composited face, screen lighting, digitally clean or white-noise audio, call-centre babble, time
- * zone skew.
- * First version: hand-set, domain-reasoned weights on standardised features (see card.md); the
- * evaluation issue replaces them with a trained model. Feature order comes from
- * workers/analyzer-environment/vector.ts. Run `node models/environment/build.ts` to rewrite model.onnx.
+ * The shipped environment model: the trained, calibrated parameters committed in trained.json
+ * (written by `node models/environment/train.ts` from the scenario corpus). `node
+ * models/environment/build.ts` (or models/build-all.ts) rewrites model.onnx from them and checks
+ * the sha256 line of card.md, so the bytes can be rebuilt without the corpus. Feature order comes
+ * from workers/analyzer-environment/vector.ts and must equal the trained one.
  */
-
 import { ENVIRONMENT_VECTOR } from "../../workers/analyzer-environment/vector.ts";
-import { defineModel, writeModel } from "../build-lib.ts";
+import { loadTrained, writeTrainedModel } from "../train-run.ts";
 
-// mean defaults to each feature's neutral value; weight is logit per standard deviation.
-export const ENVIRONMENT_MODEL = defineModel(ENVIRONMENT_VECTOR, "environment-handset-1.0.0", -2.2, {
-  background_motion_mean: { std: 0.015, weight: -0.4 },
-  frozen_background_ratio: { std: 0.25, weight: 0.8 },
-  noise_mismatch_mean: { std: 0.2, weight: 0.6 },
-  colour_temperature_kk: { std: 1.5, weight: 0.3 },
-  noise_floor_db_mean: { std: 12, weight: -0.6 },
-  spectral_flatness_mean: { std: 0.15, weight: 0.3 },
-  background_voice_band_share: { std: 0.15, weight: 0.6 },
-  timezone_skew_h: { std: 2, weight: 0.7 },
-});
+export const ENVIRONMENT_TRAINED = loadTrained(import.meta.dirname);
+export const ENVIRONMENT_MODEL = ENVIRONMENT_TRAINED.model;
+if (ENVIRONMENT_MODEL.features.join(",") !== ENVIRONMENT_VECTOR.features.map((f) => f.name).join(",")) {
+  throw new Error("models/environment/trained.json was trained on another feature order than vector.ts");
+}
 
-if (import.meta.main) writeModel(ENVIRONMENT_MODEL, import.meta.dirname);
+if (import.meta.main) writeTrainedModel(ENVIRONMENT_TRAINED, import.meta.dirname);

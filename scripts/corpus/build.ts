@@ -303,6 +303,8 @@ async function main(): Promise<void> {
     process.stderr.write(`manifest: ${MANIFEST_FILE}\n`);
   }
   process.stderr.write(`corpus total ${((t2 - t0) / 1000).toFixed(1)} s\n`);
+  // session scenarios for the five non-liveness analyzers (scripts/corpus/scenarios/build.ts)
+  await (await import("./scenarios/build.ts")).buildScenarios(limit);
 }
 
 if (import.meta.main) await main();

@@ -8,6 +8,7 @@
  */
 import type { FusionPolicy } from "../../lib/fusion.ts";
 import type { CorpusRow } from "./build.ts";
+import { scenarioEvalSection } from "./scenarios/eval-section.ts";
 
 export interface EvalContext {
   /** the liveness corpus rows (`.dev/corpus/features.jsonl`) */
@@ -27,4 +28,10 @@ export interface EvalSection {
 }
 
 /** Sections appended after the liveness and fusion evaluation, in this order. */
-export const EXTRA_SECTIONS: EvalSection[] = [];
+export const EXTRA_SECTIONS: EvalSection[] = [
+  {
+    title: "Session-scenario analyzers (coercion, environment, behavior, device risk, conversation)",
+    // scenarioEvalSection renders its own heading line first; the hook supplies the heading.
+    render: (context) => scenarioEvalSection(context.plotDir, "evaluation").split("\n").slice(1),
+  },
+];
