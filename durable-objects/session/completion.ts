@@ -10,11 +10,12 @@ import { ANALYZERS } from "../../lib/analyzer-contract.ts";
 import type { Degradation, Report } from "../../lib/api-schemas.ts";
 import { tenantKeys } from "../../lib/crypto/tenant-keys.ts";
 import { openDb } from "../../lib/db/client.ts";
-import { nodeOutcomes, reports, sessions } from "../../lib/db/schema.ts";
+import { answerDigests, nodeOutcomes, reports, sessions } from "../../lib/db/schema.ts";
 import { emitSessionEvent } from "../../lib/events.ts";
 import { type FusionPolicy, fuse } from "../../lib/fusion.ts";
 import { loadSessionView, sealOutcome, sealReportColumn } from "../../lib/sessions/view.ts";
 import { analyzerBindings, runAllAnalyzers } from "./analyzer-fanout.ts";
+import { answerDigestRows, type StoredAnswer } from "./answer-repetition.ts";
 import { buildSlices, type SessionEvidence } from "./slices.ts";
 
 export interface Ending {
@@ -29,6 +30,10 @@ export interface CompletionInput extends SessionEvidence {
   policy: FusionPolicy;
   /** the report's transcript: prompts as shown and replies as recognised (product-spec §5) */
   transcript?: Report["transcript"];
+  /** keyed digest sets of the session's replies (answer-repetition.ts), stored with the report */
+  answerDigests?: readonly StoredAnswer[];
+  /** repetition checks that could not be made (tokenizer, D1 or key service failed) */
+  repetitionFailures?: number;
 }
 
 interface CompletionState {
@@ -64,6 +69,13 @@ export async function completeSession(
       detail: `${input.shedWindows} media window(s) were dropped because tokenization fell behind`,
     });
   }
+  if ((input.repetitionFailures ?? 0) > 0) {
+    degraded.push({
+      component: "conversation",
+      code: "ANSWER_REPETITION_UNCHECKED",
+      detail: `${input.repetitionFailures} reply(s) could not be compared with the tenant's earlier answers`,
+    });
+  }
   for (const name of ANALYZERS) {
     const outcome = outcomes[name];
     if ("error" in outcome)
@@ -92,13 +104,15 @@ export async function completeSession(
   const db = openDb(env.DB);
   // Outcomes and report are field-encrypted under the tenant's data key (docs/storage.md).
   const keys = tenantKeys(env, db, tenantId);
-  const [outcomesSealed, riskSealed, transcriptSealed, deviceSealed, degradedSealed] = await Promise.all([
-    Promise.all(state.visits.map((v, seq) => sealOutcome(keys, sessionId, seq, v.outcome))),
-    sealReportColumn(keys, sessionId, "risk", JSON.stringify(risk)),
-    sealReportColumn(keys, sessionId, "transcript", JSON.stringify(input.transcript ?? [])),
-    sealReportColumn(keys, sessionId, "device", JSON.stringify(device)),
-    sealReportColumn(keys, sessionId, "degraded", JSON.stringify(degraded)),
-  ]);
+  const [outcomesSealed, riskSealed, transcriptSealed, deviceSealed, degradedSealed, digestRows] =
+    await Promise.all([
+      Promise.all(state.visits.map((v, seq) => sealOutcome(keys, sessionId, seq, v.outcome))),
+      sealReportColumn(keys, sessionId, "risk", JSON.stringify(risk)),
+      sealReportColumn(keys, sessionId, "transcript", JSON.stringify(input.transcript ?? [])),
+      sealReportColumn(keys, sessionId, "device", JSON.stringify(device)),
+      sealReportColumn(keys, sessionId, "degraded", JSON.stringify(degraded)),
+      answerDigestRows(keys, sessionId, tenantId, input.answerDigests ?? [], now),
+    ]);
   const results = await db.batch([
     db
       .update(sessions)
@@ -139,6 +153,7 @@ export async function completeSession(
         createdAt: now,
       })
       .onConflictDoNothing(),
+    ...(digestRows.length > 0 ? [db.insert(answerDigests).values(digestRows).onConflictDoNothing()] : []),
   ]);
   const updated = results[0] as { id: string }[];
   if (updated.length === 0) return; // someone else ended it (e.g. the expiry sweep)

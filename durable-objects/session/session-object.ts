@@ -33,6 +33,7 @@ import {
   type ServerMessage,
 } from "../../lib/widget-protocol.ts";
 import { analyzerBindings, callAnalyzer } from "./analyzer-fanout.ts";
+import { AnswerRepetition, REPEATED_FLAG } from "./answer-repetition.ts";
 import { completeSession, type Ending } from "./completion.ts";
 import {
   type ConversationReply,
@@ -169,6 +170,8 @@ export class SessionObject extends DurableObject<Env> {
   #retryEnding: { ending: Ending; closeCode: CloseCodeValue | null } | null = null;
   #completionRetries = 0;
   #challengeStats = { issued: 0, passed: 0 };
+  /** cross-session repetition of replies (answer-repetition.ts), made on the first reply */
+  #repetition: AnswerRepetition | null = null;
 
   async #load(): Promise<Persisted | null> {
     if (this.#state) return this.#state;
@@ -710,12 +713,17 @@ export class SessionObject extends DurableObject<Env> {
       text: whole ?? conv.texts.join(" "),
       recognized: conv.recognized,
     };
+    this.#repetition ??= new AnswerRepetition(this.env, this.#state.config);
+    const repetition =
+      reply.recognized && !conv.node.noReplyNeeded ? await this.#repetition.check(reply.text) : null;
+    if (this.#state?.phase !== "running") return;
     if (reply.text !== "") {
       this.#transcript.push({
         nodeId: conv.node.id,
         speaker: "user",
         text: reply.text,
         atMs: conv.replyAtMs ?? this.#sinceStart(),
+        ...(repetition?.repeated ? { flags: [REPEATED_FLAG] } : {}),
       });
     }
     const outcome =
@@ -733,10 +741,15 @@ export class SessionObject extends DurableObject<Env> {
         pauses: conv.pauses,
         words: conv.recognized ? words(reply.text).length : null,
         evasive: isEvasive(reply, outcome),
+        ...(repetition ? { repeated: repetition.repeated } : {}),
       });
     }
     const followUp = conv.node.followUp;
-    if (followUp && !conv.followUpAsked && followUpDue(followUp, conv.node.outcomes, reply, outcome)) {
+    if (
+      followUp &&
+      !conv.followUpAsked &&
+      followUpDue(followUp, conv.node.outcomes, reply, outcome, repetition?.repeated)
+    ) {
       // Adaptive follow-up: ask once more, then decide the conditions on that reply.
       this.#ask(conv.node, followUp.prompt, true);
       return;
@@ -827,6 +840,8 @@ export class SessionObject extends DurableObject<Env> {
         behavior: this.#behavior,
         turns: this.#turns,
         transcript: this.#transcript,
+        answerDigests: this.#repetition?.answers ?? [],
+        repetitionFailures: this.#repetition?.failures ?? 0,
         sessionSeconds: (Date.now() - state.startedAt) / 1000,
         tokenizerFailures: this.#tokenizerFailures,
         shedWindows: this.#shedWindows,

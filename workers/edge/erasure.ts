@@ -9,7 +9,14 @@
  */
 import { and, eq, inArray } from "drizzle-orm";
 import type { Db } from "../../lib/db/client.ts";
-import { deliveries, idempotencyKeys, nodeOutcomes, reports, sessions } from "../../lib/db/schema.ts";
+import {
+  answerDigests,
+  deliveries,
+  idempotencyKeys,
+  nodeOutcomes,
+  reports,
+  sessions,
+} from "../../lib/db/schema.ts";
 
 /** D1 binds at most 100 parameters per statement; each chunk stays well below. */
 export const ERASE_CHUNK = 40;
@@ -60,6 +67,9 @@ export async function deleteSessionData(db: Db, tenantId: string, ids: readonly 
         .where(and(eq(deliveries.tenantId, tenantId), inArray(deliveries.sessionId, chunk))),
       db.delete(nodeOutcomes).where(inArray(nodeOutcomes.sessionId, chunk)),
       db.delete(reports).where(and(eq(reports.tenantId, tenantId), inArray(reports.sessionId, chunk))),
+      db
+        .delete(answerDigests)
+        .where(and(eq(answerDigests.tenantId, tenantId), inArray(answerDigests.sessionId, chunk))),
       db
         .delete(idempotencyKeys)
         .where(and(eq(idempotencyKeys.tenantId, tenantId), inArray(idempotencyKeys.sessionId, chunk))),
