@@ -69,6 +69,16 @@ export async function completeSession(
       detail: `${input.shedWindows} media window(s) were dropped because tokenization fell behind`,
     });
   }
+  // A reply heard (voice activity) but never transcribed: the node could decide only `no_reply`
+  // and the fallback (docs/conversation.md "Without a recognizer").
+  const untranscribed = input.turns.filter((t) => t.words === null && t.latencyMs !== null).length;
+  if (untranscribed > 0) {
+    degraded.push({
+      component: "tokenizer",
+      code: "ASR_UNAVAILABLE",
+      detail: `${untranscribed} spoken reply(s) could not be transcribed; their nodes decided on no_reply and the fallback only`,
+    });
+  }
   if ((input.repetitionFailures ?? 0) > 0) {
     degraded.push({
       component: "conversation",

@@ -686,7 +686,9 @@ export class SessionObject extends DurableObject<Env> {
       conv.speechMs += audio.speechRatio * audio.durationMs;
       conv.pauses += Math.max(0, audio.speechSegments.length - 1);
     } else if (conv.speechWindows > 0) {
-      conv.silentAfterSpeech += 1;
+      // A lost window (shed under load, or failed) is no evidence of silence: it counts a quarter,
+      // so load does not cut a reply short but an outage still ends it after 8 lost windows.
+      conv.silentAfterSpeech += features === null ? 0.25 : 1;
     }
     if (
       (conv.speechWindows > 0 && conv.silentAfterSpeech >= REPLY_END_SILENT_WINDOWS) ||

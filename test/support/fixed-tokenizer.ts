@@ -94,6 +94,13 @@ export async function startFixedTokenizer(certs: DevCerts): Promise<FixedTokeniz
     },
     (req, res) => {
       if (req.url?.startsWith("/v1/keys/")) return kms.handle(req, res);
+      // Like a tokenizer without the answer-digest route: the session must degrade, not fail.
+      if (req.url?.startsWith("/v1/answers/")) {
+        req.resume();
+        res.writeHead(404, { "content-type": "application/problem+json" });
+        res.end(JSON.stringify({ code: "ERR_NOT_FOUND" }));
+        return;
+      }
       const chunks: Buffer[] = [];
       req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", () => {
