@@ -69,6 +69,8 @@ export interface FixedTokenizer {
   answers: Map<string, string[]>;
   /** batches that asked for a transcript, by session id */
   transcribed: Map<string, number>;
+  /** scripted sessions whose transcripts are `null`, as from a service whose recognizer is down */
+  noRecognizer: Set<string>;
   /** the key API (/v1/keys/*), doubled in memory (fixed-kms.ts) */
   kms: FixedKms;
   close(): Promise<void>;
@@ -79,6 +81,7 @@ export async function startFixedTokenizer(certs: DevCerts): Promise<FixedTokeniz
   const audioBytes = new Map<string, number>();
   const answers = new Map<string, string[]>();
   const transcribed = new Map<string, number>();
+  const noRecognizer = new Set<string>();
   /** scripted sessions whose current reply has already consumed its answer */
   const answering = new Set<string>();
   const lastAnswer = new Map<string, { windows: string; whole: string }>();
@@ -125,7 +128,8 @@ export async function startFixedTokenizer(certs: DevCerts): Promise<FixedTokeniz
           transcribed.set(header.sessionId, (transcribed.get(header.sessionId) ?? 0) + 1);
           // More than one second of audio: the session's whole-reply transcription.
           const wholeReply = (header.audio?.length ?? 0) > WINDOW_PCM_BYTES;
-          if (script === undefined || header.audio === null) transcript = null;
+          if (script === undefined || header.audio === null || noRecognizer.has(header.sessionId))
+            transcript = null;
           else if (wholeReply) transcript = scripted(lastAnswer.get(header.sessionId)?.whole ?? "");
           else if (silent || answering.has(header.sessionId)) transcript = scripted("");
           else {
@@ -179,6 +183,7 @@ export async function startFixedTokenizer(certs: DevCerts): Promise<FixedTokeniz
     audioBytes,
     answers,
     transcribed,
+    noRecognizer,
     kms,
     close: () =>
       new Promise((r) => {
