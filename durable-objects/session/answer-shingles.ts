@@ -132,7 +132,7 @@ export function overlap(a: readonly string[], b: readonly string[]): { shared: n
 /**
  * Whether two replies are the same answer: containment ≥ REPEAT_THRESHOLD and at least
  * MIN_SHARED_SHINGLES shared. The count keeps two short answers that merely open alike ("I am
- * sending the money to my brother / sister for …") from counting as one script.
+ * sending the money to my brother / sister today": 4 of 6 shared) from counting as one script.
  */
 export function sameAnswer(a: readonly string[], b: readonly string[]): boolean {
   const o = overlap(a, b);

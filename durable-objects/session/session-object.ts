@@ -399,6 +399,17 @@ export class SessionObject extends DurableObject<Env> {
   #dispatch(window: MediaWindow): void {
     const state = this.#state;
     if (!state) return;
+    // While a conversation node waits for a reply, its windows are also transcribed; the reply's
+    // audio is copied first, so a window shed below still reaches the whole-reply transcription.
+    const listening =
+      this.#conversation && !this.#conversation.node.noReplyNeeded ? this.#conversation : null;
+    if (listening && window.audio) {
+      for (const chunk of window.audio.chunks) {
+        if (listening.audioBytes + chunk.byteLength > MAX_REPLY_AUDIO_BYTES) break;
+        listening.audio.push(chunk.slice());
+        listening.audioBytes += chunk.byteLength;
+      }
+    }
     if (this.#inflight.size >= MAX_INFLIGHT_WINDOWS) {
       // The tokenizer is behind: shed this window rather than buffer without bound.
       this.#assembler.release(window);
@@ -409,17 +420,7 @@ export class SessionObject extends DurableObject<Env> {
       return;
     }
     const wantFingerprint = ["recognition", "face_compare"].includes(this.#currentNode()?.type ?? "");
-    // While a conversation node waits for a reply, its windows are also transcribed.
-    const listening =
-      this.#conversation && !this.#conversation.node.noReplyNeeded ? this.#conversation : null;
     const transcribe = listening ? {} : undefined;
-    if (listening && window.audio) {
-      for (const chunk of window.audio.chunks) {
-        if (listening.audioBytes + chunk.byteLength > MAX_REPLY_AUDIO_BYTES) break;
-        listening.audio.push(chunk.slice());
-        listening.audioBytes += chunk.byteLength;
-      }
-    }
     const baseUrl = state.config.zone === "us" ? this.env.TOKENIZER_URL_US : this.env.TOKENIZER_URL_EU;
     const task = tokenizeWindow(
       {

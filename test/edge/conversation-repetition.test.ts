@@ -72,7 +72,10 @@ describe.skipIf(!installed)("an answer repeated across sessions", () => {
   async function run(ref: string, audio: Int16Array, apiKey?: string) {
     const { session, clientSecret } = await createSession(h, { flow: FLOW, clientReferenceId: ref }, apiKey);
     const client = await ScriptedClient.connect(h.platform.url, clientSecret.secret);
-    expect(await converse(client, { ask: audio }, 1)).toBe(1000);
+    // One capture second per 2 s of wall time: the tokenizer transcribes every window and the
+    // whole reply in real time, which a loaded 2-core CI machine cannot always keep up with
+    // (windows shed, the whole-reply request timing out). The capture clock is unchanged.
+    expect(await converse(client, { ask: audio }, 1, 2000)).toBe(1000);
     const res = await h.api(`/v1/sessions/${session.id}`, apiKey ? { key: apiKey } : {});
     expect(res.status).toBe(200);
     const { report } = ((await res.json()) as Body).session;
@@ -90,7 +93,7 @@ describe.skipIf(!installed)("an answer repeated across sessions", () => {
     r.report.risk.analyzers.conversation.signals?.CONVERSATION_ANSWER_REPEATED?.value;
 
   it("the same script by a second subject of one tenant is flagged; in another tenant it is not; another answer is not", {
-    timeout: 300_000,
+    timeout: 420_000,
   }, async () => {
     const first = await run("subject-a1", speech.scriptRms as Int16Array);
     expect(first.replies).toHaveLength(1);

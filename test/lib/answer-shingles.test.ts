@@ -81,13 +81,13 @@ describe("sameAnswer", () => {
     );
   });
 
-  it("different answers are not, even when they open alike", () => {
+  it("different answers are not, even when they open alike (4 of 6 shingles shared)", () => {
     expect(sameAnswer(sh(HEARD.cousinRms), sh(HEARD.flatRms))).toBe(false);
     expect(sameAnswer(sh(HEARD.kitchenRms), sh(HEARD.flatSlt))).toBe(false);
     expect(
       sameAnswer(
-        sh("I am sending the money to my brother for his wedding next month"),
-        sh("I am sending the money to my sister for her new car next month"),
+        sh("well I am sending the money to my brother today"),
+        sh("I am just sending the money to my sister today"),
       ),
     ).toBe(false);
   });
