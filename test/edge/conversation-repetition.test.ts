@@ -84,6 +84,8 @@ describe.skipIf(!installed)("an answer repeated across sessions", () => {
     console.info(
       `${ref}: heard ${JSON.stringify(replies.map((r) => r.text))}, degraded ${JSON.stringify(report.degraded.map((d) => d.code))}`,
     );
+    // Every comparison ran: "not flagged" below must mean "compared and different", not "failed".
+    expect(report.degraded.map((d) => d.code)).not.toContain("ANSWER_REPETITION_UNCHECKED");
     return { id: session.id, report, replies, prompts };
   }
 
