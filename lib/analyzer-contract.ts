@@ -126,6 +126,11 @@ export const ConversationSliceSchema = z.object({
         words: z.number().int().min(0).max(10_000).nullable(),
         /** the node's condition language judged the reply evasive or a refusal */
         evasive: z.boolean(),
+        /**
+         * the reply matched another subject's answer of the tenant (keyed shingle digests,
+         * docs/conversation.md); absent when it was not compared (too short, no recognizer)
+         */
+        repeated: z.boolean().optional(),
       }),
     )
     .max(64),

@@ -73,7 +73,17 @@ export const NodeOutcomeSchema = z
   .openapi("NodeOutcome");
 
 export const TranscriptSegmentSchema = z
-  .object({ nodeId: z.string(), speaker: z.enum(["prompt", "user"]), text: z.string(), atMs: z.number() })
+  .object({
+    nodeId: z.string(),
+    speaker: z.enum(["prompt", "user"]),
+    text: z.string(),
+    atMs: z.number(),
+    /**
+     * why a reply was flagged (docs/conversation.md): `answer_repeated_across_sessions` — it
+     * matches another subject's answer of the tenant (keyed digests only)
+     */
+    flags: z.array(z.string()).optional(),
+  })
   .openapi("TranscriptSegment");
 
 export const DegradationSchema = z

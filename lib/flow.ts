@@ -125,9 +125,10 @@ export const ConversationNodeSchema = z
      * Asked once when the reply is `evasive` (no reply, a refusal, or speech without intent or
      * content) or `inconsistent` (speech that matched none of the conditions but the fallback);
      * the conditions are then decided on the follow-up reply. Prompts may use `{{metadata.x}}`.
+     * `repeated`: the reply matches another subject's answer of the tenant (docs/conversation.md).
      */
     followUp: z
-      .strictObject({ prompt, when: z.enum(["evasive", "inconsistent"]) })
+      .strictObject({ prompt, when: z.enum(["evasive", "inconsistent", "repeated"]) })
       .optional()
       .openapi("FlowConversationFollowUp"),
     /** evaluated in order; the first matching condition wins (§2) */

@@ -10,11 +10,12 @@ import { ANALYZERS } from "../../lib/analyzer-contract.ts";
 import type { Degradation, Report, Residency } from "../../lib/api-schemas.ts";
 import { tenantKeys } from "../../lib/crypto/tenant-keys.ts";
 import { openDb } from "../../lib/db/client.ts";
-import { nodeOutcomes, reports, sessions } from "../../lib/db/schema.ts";
+import { answerDigests, nodeOutcomes, reports, sessions } from "../../lib/db/schema.ts";
 import { emitSessionEvent } from "../../lib/events.ts";
 import { type FusionPolicy, fuse } from "../../lib/fusion.ts";
 import { loadSessionView, sealOutcome, sealReportColumn } from "../../lib/sessions/view.ts";
 import { analyzerBindings, runAllAnalyzers } from "./analyzer-fanout.ts";
+import { answerDigestRows, type StoredAnswer } from "./answer-repetition.ts";
 import { buildSlices, type SessionEvidence } from "./slices.ts";
 
 export interface Ending {
@@ -31,6 +32,10 @@ export interface CompletionInput extends SessionEvidence {
   transcript?: Report["transcript"];
   /** where the session was processed, and windows refused for their zone (residency-ledger.ts) */
   residency?: { residency: Residency; degraded: Degradation[] };
+  /** keyed digest sets of the session's replies (answer-repetition.ts), stored with the report */
+  answerDigests?: readonly StoredAnswer[];
+  /** repetition checks that could not be made (tokenizer, D1 or key service failed) */
+  repetitionFailures?: number;
 }
 
 interface CompletionState {
@@ -67,6 +72,23 @@ export async function completeSession(
     });
   }
   degraded.push(...(input.residency?.degraded ?? []));
+  // A reply heard (voice activity) but never transcribed: the node could decide only `no_reply`
+  // and the fallback (docs/conversation.md "Without a recognizer").
+  const untranscribed = input.turns.filter((t) => t.words === null && t.latencyMs !== null).length;
+  if (untranscribed > 0) {
+    degraded.push({
+      component: "tokenizer",
+      code: "ASR_UNAVAILABLE",
+      detail: `${untranscribed} spoken reply(s) could not be transcribed; their nodes decided on no_reply and the fallback only`,
+    });
+  }
+  if ((input.repetitionFailures ?? 0) > 0) {
+    degraded.push({
+      component: "conversation",
+      code: "ANSWER_REPETITION_UNCHECKED",
+      detail: `${input.repetitionFailures} reply(s) could not be compared with the tenant's earlier answers`,
+    });
+  }
   for (const name of ANALYZERS) {
     const outcome = outcomes[name];
     if ("error" in outcome)
@@ -95,13 +117,15 @@ export async function completeSession(
   const db = openDb(env.DB);
   // Outcomes and report are field-encrypted under the tenant's data key (docs/storage.md).
   const keys = tenantKeys(env, db, tenantId);
-  const [outcomesSealed, riskSealed, transcriptSealed, deviceSealed, degradedSealed] = await Promise.all([
-    Promise.all(state.visits.map((v, seq) => sealOutcome(keys, sessionId, seq, v.outcome))),
-    sealReportColumn(keys, sessionId, "risk", JSON.stringify(risk)),
-    sealReportColumn(keys, sessionId, "transcript", JSON.stringify(input.transcript ?? [])),
-    sealReportColumn(keys, sessionId, "device", JSON.stringify(device)),
-    sealReportColumn(keys, sessionId, "degraded", JSON.stringify(degraded)),
-  ]);
+  const [outcomesSealed, riskSealed, transcriptSealed, deviceSealed, degradedSealed, digestRows] =
+    await Promise.all([
+      Promise.all(state.visits.map((v, seq) => sealOutcome(keys, sessionId, seq, v.outcome))),
+      sealReportColumn(keys, sessionId, "risk", JSON.stringify(risk)),
+      sealReportColumn(keys, sessionId, "transcript", JSON.stringify(input.transcript ?? [])),
+      sealReportColumn(keys, sessionId, "device", JSON.stringify(device)),
+      sealReportColumn(keys, sessionId, "degraded", JSON.stringify(degraded)),
+      answerDigestRows(keys, sessionId, tenantId, input.answerDigests ?? [], now),
+    ]);
   const results = await db.batch([
     db
       .update(sessions)
@@ -143,6 +167,7 @@ export async function completeSession(
         createdAt: now,
       })
       .onConflictDoNothing(),
+    ...(digestRows.length > 0 ? [db.insert(answerDigests).values(digestRows).onConflictDoNothing()] : []),
   ]);
   const updated = results[0] as { id: string }[];
   if (updated.length === 0) return; // someone else ended it (e.g. the expiry sweep)

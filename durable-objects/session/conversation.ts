@@ -171,7 +171,7 @@ export function mentions(text: string, terms: readonly string[]): boolean {
   return terms.some((t) => occurrences(tokens, words(t)).length > 0);
 }
 
-const UNITS: Readonly<Record<string, number>> = {
+export const UNITS: Readonly<Record<string, number>> = {
   zero: 0,
   one: 1,
   two: 2,
@@ -193,7 +193,7 @@ const UNITS: Readonly<Record<string, number>> = {
   eighteen: 18,
   nineteen: 19,
 };
-const TENS: Readonly<Record<string, number>> = {
+export const TENS: Readonly<Record<string, number>> = {
   twenty: 20,
   thirty: 30,
   forty: 40,
@@ -204,7 +204,7 @@ const TENS: Readonly<Record<string, number>> = {
   eighty: 80,
   ninety: 90,
 };
-const SCALES: Readonly<Record<string, number>> = { thousand: 1_000, million: 1_000_000, billion: 1e9 };
+export const SCALES: Readonly<Record<string, number>> = { thousand: 1_000, million: 1_000_000, billion: 1e9 };
 
 /**
  * Every number spoken or written in `text`, in order: digit groups ("2,400", "1.5") and runs of
@@ -381,18 +381,22 @@ export function chooseOutcome(
 }
 
 /**
- * Whether the node's follow-up question is due: `evasive` as `isEvasive`; `inconsistent` when
+ * Whether the node's follow-up question is due: `evasive` as `isEvasive`; `repeated` when the
+ * reply was flagged as repeated across sessions; `inconsistent` when
  * the person spoke, a recognizer ran, and the reply fell through to the fallback although the
  * node has other conditions (e.g. an amount that is not the expected one).
  */
 export function followUpDue(
-  followUp: { when: "evasive" | "inconsistent" } | undefined,
+  followUp: { when: "evasive" | "inconsistent" | "repeated" } | undefined,
   outcomes: readonly ConversationOutcome[],
   reply: ConversationReply,
   outcome: string,
+  /** the reply repeats another subject's answer of the tenant (answer-repetition.ts) */
+  repeated = false,
 ): boolean {
   if (!followUp) return false;
   if (followUp.when === "evasive") return isEvasive(reply, outcome);
+  if (followUp.when === "repeated") return repeated;
   return (
     reply.recognized &&
     replyIntent(reply) !== "no_reply" &&

@@ -34,6 +34,7 @@ import {
   type ServerMessage,
 } from "../../lib/widget-protocol.ts";
 import { analyzerBindings, callAnalyzer } from "./analyzer-fanout.ts";
+import { AnswerRepetition, REPEATED_FLAG } from "./answer-repetition.ts";
 import { completeSession, type Ending } from "./completion.ts";
 import {
   type ConversationReply,
@@ -179,6 +180,8 @@ export class SessionObject extends DurableObject<Env> {
   #residency = new ResidencyLedger();
   /** bench baseline only (ANALYSIS_MODE = "deferred"): windows held until the end; null = streaming */
   #deferred = DeferredAnalysis.fromEnv(this.env);
+  /** cross-session repetition of replies (answer-repetition.ts), made on the first reply */
+  #repetition: AnswerRepetition | null = null;
 
   async #load(): Promise<Persisted | null> {
     if (this.#state) return this.#state;
@@ -409,6 +412,17 @@ export class SessionObject extends DurableObject<Env> {
   #dispatch(window: MediaWindow): void {
     const state = this.#state;
     if (!state) return;
+    // While a conversation node waits for a reply, its windows are also transcribed; the reply's
+    // audio is copied first, so a window shed below still reaches the whole-reply transcription.
+    const listening =
+      this.#conversation && !this.#conversation.node.noReplyNeeded ? this.#conversation : null;
+    if (listening && window.audio) {
+      for (const chunk of window.audio.chunks) {
+        if (listening.audioBytes + chunk.byteLength > MAX_REPLY_AUDIO_BYTES) break;
+        listening.audio.push(chunk.slice());
+        listening.audioBytes += chunk.byteLength;
+      }
+    }
     if (this.#deferred?.hold(window)) return;
     if (this.#inflight.size >= MAX_INFLIGHT_WINDOWS) {
       // The tokenizer is behind: shed this window rather than buffer without bound.
@@ -420,17 +434,7 @@ export class SessionObject extends DurableObject<Env> {
       return;
     }
     const wantFingerprint = ["recognition", "face_compare"].includes(this.#currentNode()?.type ?? "");
-    // While a conversation node waits for a reply, its windows are also transcribed.
-    const listening =
-      this.#conversation && !this.#conversation.node.noReplyNeeded ? this.#conversation : null;
     const transcribe = listening ? {} : undefined;
-    if (listening && window.audio) {
-      for (const chunk of window.audio.chunks) {
-        if (listening.audioBytes + chunk.byteLength > MAX_REPLY_AUDIO_BYTES) break;
-        listening.audio.push(chunk.slice());
-        listening.audioBytes += chunk.byteLength;
-      }
-    }
     const task = tokenizeWindow(
       this.#residency.target(this.env, state.config),
       window,
@@ -694,7 +698,9 @@ export class SessionObject extends DurableObject<Env> {
       conv.speechMs += audio.speechRatio * audio.durationMs;
       conv.pauses += Math.max(0, audio.speechSegments.length - 1);
     } else if (conv.speechWindows > 0) {
-      conv.silentAfterSpeech += 1;
+      // A lost window (shed under load, or failed) is no evidence of silence: it counts a quarter,
+      // so load does not cut a reply short but an outage still ends it after 8 lost windows.
+      conv.silentAfterSpeech += features === null ? 0.25 : 1;
     }
     if (
       (conv.speechWindows > 0 && conv.silentAfterSpeech >= REPLY_END_SILENT_WINDOWS) ||
@@ -721,12 +727,17 @@ export class SessionObject extends DurableObject<Env> {
       text: whole ?? conv.texts.join(" "),
       recognized: conv.recognized,
     };
+    this.#repetition ??= new AnswerRepetition(this.env, this.#state.config);
+    const repetition =
+      reply.recognized && !conv.node.noReplyNeeded ? await this.#repetition.check(reply.text) : null;
+    if (this.#state?.phase !== "running") return;
     if (reply.text !== "") {
       this.#transcript.push({
         nodeId: conv.node.id,
         speaker: "user",
         text: reply.text,
         atMs: conv.replyAtMs ?? this.#sinceStart(),
+        ...(repetition?.repeated ? { flags: [REPEATED_FLAG] } : {}),
       });
     }
     const outcome =
@@ -744,10 +755,15 @@ export class SessionObject extends DurableObject<Env> {
         pauses: conv.pauses,
         words: conv.recognized ? words(reply.text).length : null,
         evasive: isEvasive(reply, outcome),
+        ...(repetition ? { repeated: repetition.repeated } : {}),
       });
     }
     const followUp = conv.node.followUp;
-    if (followUp && !conv.followUpAsked && followUpDue(followUp, conv.node.outcomes, reply, outcome)) {
+    if (
+      followUp &&
+      !conv.followUpAsked &&
+      followUpDue(followUp, conv.node.outcomes, reply, outcome, repetition?.repeated)
+    ) {
       // Adaptive follow-up: ask once more, then decide the conditions on that reply.
       this.#ask(conv.node, followUp.prompt, true);
       return;
@@ -848,6 +864,8 @@ export class SessionObject extends DurableObject<Env> {
         behavior: this.#behavior,
         turns: this.#turns,
         transcript: this.#transcript,
+        answerDigests: this.#repetition?.answers ?? [],
+        repetitionFailures: this.#repetition?.failures ?? 0,
         sessionSeconds: (Date.now() - state.startedAt) / 1000,
         tokenizerFailures: this.#tokenizerFailures,
         shedWindows: this.#shedWindows,

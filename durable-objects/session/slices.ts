@@ -12,6 +12,8 @@ export interface ConversationTurn {
   pauses: number;
   words: number | null;
   evasive: boolean;
+  /** compared with the tenant's earlier answers and found repeated (answer-repetition.ts) */
+  repeated?: boolean;
 }
 
 export interface SessionEvidence {

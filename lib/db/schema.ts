@@ -352,3 +352,35 @@ export const fingerprints = sqliteTable(
     index("fingerprints_subject_key").on(t.subjectKeyId),
   ],
 );
+
+// ---- Conversation: repetition of an answer across sessions (issue 7) ---------------------------
+
+/**
+ * Keyed digests of one recognised conversation reply's word shingles (docs/conversation.md
+ * "Repetition across sessions"): HMAC-SHA256 in the tokenizer's HSM under the tenant's
+ * tokenization key with the answer-shingle domain label, never the words. Compared with later
+ * replies of the same tenant to flag a recited script. Field-encrypted (`digests`), retention
+ * class `transcripts`, deleted with the session (erasure, `sessions` class).
+ */
+export const answerDigests = sqliteTable(
+  "answer_digests",
+  {
+    sessionId: text("session_id")
+      .notNull()
+      .references(() => sessions.id),
+    /** the reply's position among the session's compared replies */
+    seq: integer("seq").notNull(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    /** version of the tenant's tokenization key the digests were made with (only equal versions compare) */
+    keyVersion: integer("key_version").notNull(),
+    /** field ciphertext of the JSON array of base64url digests (row id `<session_id>/<seq>`) */
+    digests: text("digests").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.sessionId, t.seq] }),
+    index("answer_digests_tenant_created").on(t.tenantId, t.createdAt),
+  ],
+);

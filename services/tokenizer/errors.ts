@@ -17,6 +17,10 @@ export const ERROR_CODES = {
   ERR_NOT_FOUND: { status: 404, title: "Not found" },
   ERR_METHOD_NOT_ALLOWED: { status: 405, title: "Method not allowed" },
   ERR_INTERNAL: { status: 500, title: "Internal error" },
+  /** POST /v1/answers/digests: a body that is not the documented JSON (answer-digests.ts) */
+  ERR_ANSWER_REQUEST: { status: 400, title: "Invalid answer-digest request" },
+  /** POST /v1/answers/digests without a key store, or the HSM failed */
+  ERR_ANSWER_KEYS_UNAVAILABLE: { status: 503, title: "Key store unavailable" },
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;
 

@@ -7,7 +7,7 @@
  * verifies with the "sslclient" purpose), but accepts one with no EKU at all ("any purpose");
  * this service requires the EKU explicitly and hangs up on anyone else before reading a byte.
  *
- * Routes: `GET /healthz`, `POST /v1/tokenize`, and the key API under `/v1/keys/` (kms-routes.ts).
+ * Routes: `GET /healthz`, `POST /v1/tokenize`, `POST /v1/answers/digests` (answer-digests.ts), and the key API under `/v1/keys/` (kms-routes.ts).
  * Errors are RFC 9457 problem details with stable codes (errors.ts). Logs carry route, status, duration and sizes — never payload bytes, headers
  * of the batch, or tenant and session ids.
  */
@@ -15,6 +15,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { TLSSocket } from "node:tls";
 import { BATCH_CONTENT_TYPE, MAX_BATCH_BYTES, zeroize } from "../../lib/tokenizer-batch.ts";
+import { ANSWER_DIGESTS_PATH, handleAnswerDigests } from "./answer-digests.ts";
 import { drain, readBody } from "./body.ts";
 import { TokenizerError, toProblem } from "./errors.ts";
 import type { Keystore } from "./keys/keystore.ts";
@@ -140,6 +141,13 @@ export function createTokenizerServer(options: TokenizerServerOptions): Server {
       }
       if (path.startsWith(KEYS_PREFIX)) {
         ({ route, status, bytesIn, bytesOut, code } = await handleKeys(req, res, path, options.keystore));
+        return;
+      }
+      if (path === ANSWER_DIGESTS_PATH) {
+        const digested = await handleAnswerDigests(req, options.keystore);
+        bytesIn = digested.bytesIn;
+        status = 200;
+        bytesOut = send(res, 200, "application/json", digested.reply);
         return;
       }
       if (path !== "/v1/tokenize") throw new TokenizerError("ERR_NOT_FOUND", "no such route");

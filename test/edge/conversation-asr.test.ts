@@ -10,6 +10,7 @@ import { synthesize } from "../../scripts/lib/asr-speech.ts";
 import { corpusWer, wer } from "../../scripts/lib/asr-wer.ts";
 import { ScriptedClient } from "../../scripts/lib/scripted-client.ts";
 import { pocketSphinxInstalled } from "../../services/tokenizer/asr/pocketsphinx.ts";
+import { converse } from "../support/converse.ts";
 import { createSession, type Harness, startHarness } from "../support/harness.ts";
 
 const installed = pocketSphinxInstalled() && existsSync("/usr/bin/flite");
@@ -19,7 +20,6 @@ if (!installed) {
   );
 }
 
-const SECOND = 16_000;
 const FLOW = [
   { id: "start", type: "start", next: "perm" },
   { id: "perm", type: "permissions", camera: false, outcomes: { granted: "ask", denied: "done" } },
@@ -44,49 +44,6 @@ const FLOW = [
   },
   { id: "done", type: "end" },
 ];
-
-/**
- * A user who answers each conversation prompt `leadS` seconds after it appears (the way a person
- * waits for the question), with silence otherwise: 16 kHz audio in 200 ms chunks, one capture
- * second per `msPerSecond` of wall time, until the session closes.
- */
-async function converse(
-  client: ScriptedClient,
-  answers: Record<string, Int16Array>,
-  leadS: number,
-  msPerSecond = 1000,
-): Promise<number> {
-  const chunk = SECOND / 5;
-  const queue: Int16Array[] = [];
-  let seen = 0;
-  let closed: number | null = null;
-  void client.closed.then((c) => {
-    closed = c.code;
-  });
-  for (let n = 0; closed === null && n < 5 * 60; n++) {
-    for (; seen < client.messages.length; seen++) {
-      const m = client.messages[seen];
-      if (m?.type === "node" && m.nodeType === "permissions") {
-        client.sendJson({ type: "permissions", camera: true, microphone: true });
-      }
-      const answer = m?.type === "node" && m.nodeType === "conversation" ? answers[m.nodeId] : undefined;
-      if (answer) queue.push(new Int16Array(Math.round(leadS * SECOND)), answer);
-    }
-    const out = new Int16Array(chunk);
-    let filled = 0;
-    while (filled < chunk && queue.length > 0) {
-      const head = queue[0] as Int16Array;
-      const take = Math.min(chunk - filled, head.length);
-      out.set(head.subarray(0, take), filled);
-      filled += take;
-      if (take === head.length) queue.shift();
-      else queue[0] = head.subarray(take);
-    }
-    if (client.open) client.sendAudio(n * 200, out);
-    await new Promise((r) => setTimeout(r, msPerSecond / 5));
-  }
-  return (await client.closed).code;
-}
 
 describe.skipIf(!installed)("conversation with the real recognizer", () => {
   let h: Harness;

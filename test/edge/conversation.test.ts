@@ -55,6 +55,7 @@ interface ReportBody {
       nodes: { id: string; outcome: string }[];
       transcript: { nodeId: string; speaker: string; text: string; atMs: number }[];
       risk: { analyzers: { conversation: { signals: Record<string, { value: number }> } } };
+      degraded: { component: string; code: string }[];
     };
   };
 }
@@ -69,12 +70,14 @@ afterAll(async () => {
   await h?.dispose();
 });
 
-async function run(answers: string[], audio: Int16Array): Promise<ReportBody["session"]["report"]> {
+/** `answers` null: the double answers `transcript: null` (a tokenizer whose recognizer is down). */
+async function run(answers: string[] | null, audio: Int16Array): Promise<ReportBody["session"]["report"]> {
   const { session, clientSecret } = await createSession(h, {
     flow: FLOW,
     metadata: { amount: 2400, payee: "ACME" },
   });
-  fixed.answers.set(session.id, answers);
+  fixed.answers.set(session.id, answers ?? []);
+  if (!answers) fixed.noRecognizer.add(session.id);
   const client = await ScriptedClient.connect(h.platform.url, clientSecret.secret);
   const closed = await client.stream({ frames: [FRAME], audio }, 40);
   expect(closed.code).toBe(1000);
@@ -148,6 +151,25 @@ describe("conversation node", () => {
     expect(report.nodes.at(-1)).toMatchObject({ id: "ask", outcome: "refuse" });
     expect(report.transcript.at(-1)).toMatchObject({ speaker: "user", text: "none of your business" });
     expect(report.risk.analyzers.conversation.signals.CONVERSATION_EVASIVE?.value).toBe(1);
+  });
+
+  it("without a recognizer a spoken reply takes the fallback and the report says ASR_UNAVAILABLE", async () => {
+    const report = await run(null, REPLIES);
+    expect(report.nodes.at(-1)).toMatchObject({ id: "ask", outcome: "fallback" });
+    expect(report.transcript.map((s) => s.speaker)).toEqual(["prompt"]);
+    expect(report.degraded).toContainEqual(expect.objectContaining({ code: "ASR_UNAVAILABLE" }));
+  });
+
+  it("a long reply that cannot be compared across sessions is not flagged, and the report says so", async () => {
+    // The double has no answer-digest route, like a tokenizer that cannot reach its HSM.
+    const report = await run(
+      ["yes I did and I am sending the money to my cousin for his new business in the city"],
+      REPLIES,
+    );
+    expect(report.nodes.at(-1)?.id).toBe("amount");
+    expect(report.transcript.find((s) => s.speaker === "user")).not.toHaveProperty("flags");
+    expect(report.degraded).toContainEqual(expect.objectContaining({ code: "ANSWER_REPETITION_UNCHECKED" }));
+    expect(report.degraded).not.toContainEqual(expect.objectContaining({ code: "ASR_UNAVAILABLE" }));
   });
 
   it("silence ends in no_reply with only the prompt in the transcript", async () => {

@@ -210,6 +210,19 @@ async function seed(tenantId: string, endpointId: string, s: SeedSession): Promi
           await column("degraded", "[]"),
           at,
         ),
+      db
+        .prepare(
+          "INSERT INTO answer_digests (session_id, seq, tenant_id, key_version, digests, created_at) VALUES (?, 0, ?, 1, ?, ?)",
+        )
+        .bind(
+          s.id,
+          tenantId,
+          await keys.seal(
+            { table: "answer_digests", column: "digests", rowId: `${s.id}/0` },
+            '["AAAAAAAAAAAAAAAA"]',
+          ),
+          at,
+        ),
     ]);
   }
   await db
@@ -317,6 +330,14 @@ describe("retention purge", () => {
         [ids.liveTranscriptOld]: false,
         [ids.liveYoung]: true,
       },
+    );
+    // transcripts class also deletes the keyed answer digests (docs/conversation.md)
+    const digestsLeft = await h.platform.db
+      .prepare("SELECT session_id FROM answer_digests WHERE tenant_id = ?")
+      .bind(tenant.tenantId)
+      .all<{ session_id: string }>();
+    expect(digestsLeft.results.map((r) => r.session_id).sort()).toEqual(
+      [ids.sandboxYoung, ids.liveYoung].sort(),
     );
     // deliveries class (3 d): settled old ones gone, the one still retrying kept, young ones kept
     const deliveriesLeft = await h.platform.db

@@ -191,4 +191,10 @@ describe("followUpDue", () => {
     expect(followUpDue(evasive, outcomes, said("three thousand"), "fallback")).toBe(false);
     expect(followUpDue(undefined, outcomes, said("not telling"), "fallback")).toBe(false);
   });
+  it("repeated: only when the reply was flagged as repeated across sessions", () => {
+    const repeated = { when: "repeated" as const };
+    expect(followUpDue(repeated, outcomes, said("2400"), "number_equals:amount", true)).toBe(true);
+    expect(followUpDue(repeated, outcomes, said("2400"), "number_equals:amount", false)).toBe(false);
+    expect(followUpDue(repeated, outcomes, said("not telling"), "fallback")).toBe(false);
+  });
 });

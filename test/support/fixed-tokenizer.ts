@@ -80,6 +80,8 @@ export interface FixedTokenizer {
   answers: Map<string, string[]>;
   /** batches that asked for a transcript, by session id */
   transcribed: Map<string, number>;
+  /** scripted sessions whose transcripts are `null`, as from a service whose recognizer is down */
+  noRecognizer: Set<string>;
   /** the key API (/v1/keys/*), doubled in memory (fixed-kms.ts) */
   kms: FixedKms;
   /** the zones this double serves */
@@ -99,6 +101,7 @@ export async function startFixedTokenizer(
   const audioBytes = new Map<string, number>();
   const answers = new Map<string, string[]>();
   const transcribed = new Map<string, number>();
+  const noRecognizer = new Set<string>();
   /** scripted sessions whose current reply has already consumed its answer */
   const answering = new Set<string>();
   const lastAnswer = new Map<string, { windows: string; whole: string }>();
@@ -114,6 +117,13 @@ export async function startFixedTokenizer(
     },
     (req, res) => {
       if (req.url?.startsWith("/v1/keys/")) return kms.handle(req, res);
+      // Like a tokenizer without the answer-digest route: the session must degrade, not fail.
+      if (req.url?.startsWith("/v1/answers/")) {
+        req.resume();
+        res.writeHead(404, { "content-type": "application/problem+json" });
+        res.end(JSON.stringify({ code: "ERR_NOT_FOUND" }));
+        return;
+      }
       const chunks: Buffer[] = [];
       req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", () => {
@@ -144,7 +154,8 @@ export async function startFixedTokenizer(
           transcribed.set(header.sessionId, (transcribed.get(header.sessionId) ?? 0) + 1);
           // More than one second of audio: the session's whole-reply transcription.
           const wholeReply = (header.audio?.length ?? 0) > WINDOW_PCM_BYTES;
-          if (script === undefined || header.audio === null) transcript = null;
+          if (script === undefined || header.audio === null || noRecognizer.has(header.sessionId))
+            transcript = null;
           else if (wholeReply) transcript = scripted(lastAnswer.get(header.sessionId)?.whole ?? "");
           else if (silent || answering.has(header.sessionId)) transcript = scripted("");
           else {
@@ -206,6 +217,7 @@ export async function startFixedTokenizer(
     audioBytes,
     answers,
     transcribed,
+    noRecognizer,
     kms,
     zones,
     refused,

@@ -1,7 +1,9 @@
 /**
  * Conversation features: how the person answers the session's spoken prompts. Evasive replies
  * and long hesitations, and the cadence of reading a prepared script aloud (long, fluent runs
- * with few pauses, evenly timed starts). Timing and counts only, never the words themselves.
+ * with few pauses, evenly timed starts), and replies that repeat another subject's answer of the
+ * same tenant (a call centre's script; decided by the session DO from keyed digests). Timing,
+ * counts and flags only, never the words themselves.
  * Ordered list = model input order (models/conversation/build.ts imports it).
  */
 import type { AnalyzerInput } from "../../lib/analyzer-contract.ts";
@@ -87,6 +89,19 @@ export const CONVERSATION_VECTOR: AnalyzerVector<ConversationSlice> = {
         const minutes = turns.reduce((a, t) => a + t.speechMs, 0) / 60_000;
         return minutes < 2 / 60 ? null : turns.reduce((a, t) => a + (t.words ?? 0), 0) / minutes;
       },
+    },
+    {
+      name: "repeated_answer_ratio",
+      reasonCode: "CONVERSATION_ANSWER_REPEATED",
+      unit: "ratio 0..1",
+      description:
+        "share of compared replies that match another subject's answer of the tenant (a recited script; keyed digests, docs/conversation.md)",
+      neutral: 0,
+      extract: (s) =>
+        ratio(
+          s.turns.filter((t) => t.repeated !== undefined),
+          (t) => t.repeated === true,
+        ),
     },
   ],
   evidence: (s) => ({ usable: s.turns.filter(answered).length, target: 4 }),

@@ -10,6 +10,7 @@
 import { and, eq, inArray } from "drizzle-orm";
 import type { Db } from "../../lib/db/client.ts";
 import {
+  answerDigests,
   deliveries,
   idempotencyKeys,
   nodeOutcomes,
@@ -73,6 +74,9 @@ export async function deleteSessionData(db: Db, tenantId: string, ids: readonly 
       db.delete(recognitionRequests).where(inArray(recognitionRequests.sessionId, chunk)),
       db.delete(recognitionResults).where(inArray(recognitionResults.sessionId, chunk)),
       db.delete(reports).where(and(eq(reports.tenantId, tenantId), inArray(reports.sessionId, chunk))),
+      db
+        .delete(answerDigests)
+        .where(and(eq(answerDigests.tenantId, tenantId), inArray(answerDigests.sessionId, chunk))),
       db
         .delete(idempotencyKeys)
         .where(and(eq(idempotencyKeys.tenantId, tenantId), inArray(idempotencyKeys.sessionId, chunk))),

@@ -6,7 +6,8 @@
  * - `sessions`: ended sessions older than the class, with outcomes, report, idempotency keys and
  *   delivery payloads (erasure.ts); sessions still running are left to their own expiry;
  * - `reports`: report and node outcomes older than the class (the session row stays);
- * - `transcripts`: the transcript inside the report is emptied;
+ * - `transcripts`: the transcript inside the report is emptied and the answer digests
+ *   (`answer_digests`, docs/conversation.md) are deleted;
  * - `deliveries`: delivery log rows older than the class once settled (a delivery still inside its
  *   82.7 h retry schedule is kept until the schedule is over);
  * - `fingerprints`: enrolled templates older than the class; a subject left without any has its
@@ -19,6 +20,7 @@ import { and, eq, inArray, lt, ne, or } from "drizzle-orm";
 import { newId } from "../../lib/crypto/random.ts";
 import { type Db, openDb } from "../../lib/db/client.ts";
 import {
+  answerDigests,
   auditLog,
   deliveries,
   nodeOutcomes,
@@ -145,6 +147,16 @@ async function purgeTenant(
       )
       .returning({ id: reports.sessionId });
     counts.transcripts += emptied.length;
+    // Answer digests (docs/conversation.md) are transcript-derived: same class.
+    await db
+      .delete(answerDigests)
+      .where(
+        and(
+          eq(answerDigests.tenantId, tenantId),
+          lt(answerDigests.createdAt, now - days.transcripts * DAY_MS),
+          inArray(answerDigests.sessionId, sessionsOfMode),
+        ),
+      );
   }
 
   // Delivery logs carry no mode: the tenant's policy applies to all of them (docs/data-protection.md).
