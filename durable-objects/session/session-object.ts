@@ -830,6 +830,7 @@ export class SessionObject extends DurableObject<Env> {
         sessionSeconds: (Date.now() - state.startedAt) / 1000,
         tokenizerFailures: this.#tokenizerFailures,
         shedWindows: this.#shedWindows,
+        recordRetries: this.#completionRetries,
         policy: state.config.thresholds
           ? { ...DEFAULT_POLICY, thresholds: state.config.thresholds }
           : DEFAULT_POLICY,
