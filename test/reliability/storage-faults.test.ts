@@ -229,6 +229,13 @@ describe("D1 unavailable (exclusive lock on the database file)", () => {
       .bind(h.tenant.tenantId, session.id)
       .first<{ n: number }>();
     expect(count?.n).toBe(1);
+    // Documented: every operation of the OpenAPI document lists the 503.
+    const doc = (await (await fetch(new URL("/openapi.json", h.platform.url))).json()) as {
+      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    };
+    const operations = Object.values(doc.paths).flatMap((methods) => Object.values(methods));
+    expect(operations.length).toBeGreaterThan(10);
+    for (const op of operations) expect(Object.keys(op.responses)).toContain("503");
   });
 
   it("at the connect transition: the upgrade is refused with 503 and the secret stays usable; the session then ends once", async () => {
