@@ -24,6 +24,8 @@ export const ERROR_STATUS = {
   ERR_INTERNAL: 500,
   ERR_DATA_INTEGRITY: 500,
   ERR_UPSTREAM: 502,
+  // Issue 9 (reliability): D1 unavailable or locked; answered with Retry-After (lib/storage-errors.ts).
+  ERR_STORAGE_UNAVAILABLE: 503,
 } as const;
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
@@ -56,6 +58,7 @@ const TITLES: Record<ErrorCode, string> = {
   ERR_INTERNAL: "Internal error",
   ERR_DATA_INTEGRITY: "Stored data failed its integrity check",
   ERR_UPSTREAM: "Upstream service failed",
+  ERR_STORAGE_UNAVAILABLE: "Storage temporarily unavailable",
 };
 
 export class FacetError extends Error {

@@ -10,6 +10,7 @@
  * field-encrypted under the tenant's data key, bound to its delivery id (docs/storage.md).
  */
 import { and, eq, isNull } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import type { SessionView, WebhookEventType } from "./api-schemas.ts";
 import { newId } from "./crypto/random.ts";
 import type { TenantKeys } from "./crypto/tenant-keys.ts";
@@ -69,6 +70,31 @@ export async function emitEvent<T extends WebhookEventType>(
   data: EventData[T],
   options: EmitOptions = {},
 ): Promise<string[]> {
+  const prepared = await prepareEvent(db, keys, type, data, options);
+  if (!prepared) return [];
+  await db.batch([prepared.insert]);
+  await enqueueDeliveries(queue, prepared.messages);
+  return prepared.messages.map((m) => m.deliveryId);
+}
+
+export interface PreparedEvent {
+  messages: DeliveryMessage[];
+  /** the `deliveries` rows, ignoring ids already recorded; batchable with other statements */
+  insert: BatchItem<"sqlite">;
+}
+
+/**
+ * The delivery rows of one event, not yet written, and their queue messages. `deliveryId` makes
+ * ids deterministic (lib/outbox.ts: every dispatch attempt of one outbox row yields the same
+ * `webhook-id`s); by default they are random.
+ */
+export async function prepareEvent<T extends WebhookEventType>(
+  db: Db,
+  keys: TenantKeys,
+  type: T,
+  data: EventData[T],
+  options: EmitOptions & { deliveryId?: (endpointId: string) => Promise<string> } = {},
+): Promise<PreparedEvent | null> {
   const { tenantId } = keys;
   const now = options.now ?? Date.now();
   const endpoints = await db
@@ -78,32 +104,44 @@ export async function emitEvent<T extends WebhookEventType>(
   const targets = options.endpointIds
     ? endpoints.filter((e) => options.endpointIds?.includes(e.id))
     : endpoints.filter((e) => e.enabled && subscribes(e.events, type));
-  if (targets.length === 0) return [];
+  if (targets.length === 0) return null;
   const payload: WebhookPayload<T> = { type, timestamp: new Date(now).toISOString(), data };
   const body = JSON.stringify(payload);
-  const messages: DeliveryMessage[] = targets.map((endpoint) => ({
-    deliveryId: newId("msg"),
-    endpointId: endpoint.id,
-    tenantId,
-    generation: 0,
-  }));
-  const sealed = await Promise.all(messages.map((m) => sealPayload(keys, m.deliveryId, body)));
-  await db.insert(deliveries).values(
-    messages.map((m, i) => ({
-      id: m.deliveryId,
+  const messages: DeliveryMessage[] = await Promise.all(
+    targets.map(async (endpoint) => ({
+      deliveryId: options.deliveryId ? await options.deliveryId(endpoint.id) : newId("msg"),
+      endpointId: endpoint.id,
       tenantId,
-      endpointId: m.endpointId,
-      eventType: type,
-      sessionId: options.sessionId ?? null,
-      status: "pending" as const,
-      attempts: 0,
       generation: 0,
-      payload: sealed[i] ?? null,
-      createdAt: now,
     })),
   );
+  const sealed = await Promise.all(messages.map((m) => sealPayload(keys, m.deliveryId, body)));
+  const insert = db
+    .insert(deliveries)
+    .values(
+      messages.map((m, i) => ({
+        id: m.deliveryId,
+        tenantId,
+        endpointId: m.endpointId,
+        eventType: type,
+        sessionId: options.sessionId ?? null,
+        status: "pending" as const,
+        attempts: 0,
+        generation: 0,
+        payload: sealed[i] ?? null,
+        createdAt: now,
+      })),
+    )
+    .onConflictDoNothing();
+  return { messages, insert };
+}
+
+export async function enqueueDeliveries(
+  queue: Queue<DeliveryMessage>,
+  messages: DeliveryMessage[],
+): Promise<void> {
+  if (messages.length === 0) return;
   await queue.sendBatch(messages.map((message) => ({ body: message, contentType: "json" as const })));
-  return messages.map((m) => m.deliveryId);
 }
 
 const payloadSlot = (deliveryId: string) => ({ table: "deliveries", column: "payload", rowId: deliveryId });

@@ -2,8 +2,10 @@
  * The end of a session: six analyzers in parallel over their slices, fusion, one D1 batch that
  * moves the session to its terminal status and stores outcomes and report, then the event.
  *
- * Exactly-once: the status UPDATE only matches a session still `in_progress`, and only the
- * caller whose UPDATE matched emits `session.completed` / `session.incomplete`.
+ * Exactly-once: the status UPDATE only matches a session still `in_progress`, and the outbox
+ * row for `session.completed` / `session.incomplete` is written in the same batch only when it
+ * matched (lib/outbox.ts). The event is then dispatched from the outbox; if that fails, this
+ * function throws and the DO retries it, which finds the status written and only dispatches.
  */
 import { and, eq } from "drizzle-orm";
 import { ANALYZERS } from "../../lib/analyzer-contract.ts";
@@ -11,9 +13,9 @@ import type { Degradation, Report, Residency } from "../../lib/api-schemas.ts";
 import { tenantKeys } from "../../lib/crypto/tenant-keys.ts";
 import { openDb } from "../../lib/db/client.ts";
 import { answerDigests, nodeOutcomes, reports, sessions } from "../../lib/db/schema.ts";
-import { emitSessionEvent } from "../../lib/events.ts";
 import { type FusionPolicy, fuse } from "../../lib/fusion.ts";
-import { loadSessionView, sealOutcome, sealReportColumn } from "../../lib/sessions/view.ts";
+import { dispatchSessionOutbox, recordTerminalEvents } from "../../lib/outbox.ts";
+import { sealOutcome, sealReportColumn } from "../../lib/sessions/view.ts";
 import { analyzerBindings, runAllAnalyzers } from "./analyzer-fanout.ts";
 import { answerDigestRows, type StoredAnswer } from "./answer-repetition.ts";
 import { buildSlices, type SessionEvidence } from "./slices.ts";
@@ -27,6 +29,8 @@ export interface Ending {
 export interface CompletionInput extends SessionEvidence {
   tokenizerFailures: number;
   shedWindows: number;
+  /** earlier attempts to record this end that failed (D1 or key service unavailable) */
+  recordRetries?: number;
   policy: FusionPolicy;
   /** the report's transcript: prompts as shown and replies as recognised (product-spec §5) */
   transcript?: Report["transcript"];
@@ -89,6 +93,14 @@ export async function completeSession(
       detail: `${input.repetitionFailures} reply(s) could not be compared with the tenant's earlier answers`,
     });
   }
+  if (input.recordRetries) {
+    // docs/reliability.md, D1 faults: the report says the end was late and why.
+    degraded.push({
+      component: "storage",
+      code: "OUTCOME_RECORD_RETRIED",
+      detail: `recording the outcome failed ${input.recordRetries} time(s) (storage or key service unavailable) and was retried`,
+    });
+  }
   for (const name of ANALYZERS) {
     const outcome = outcomes[name];
     if ("error" in outcome)
@@ -126,7 +138,7 @@ export async function completeSession(
       sealReportColumn(keys, sessionId, "degraded", JSON.stringify(degraded)),
       answerDigestRows(keys, sessionId, tenantId, input.answerDigests ?? [], now),
     ]);
-  const results = await db.batch([
+  await db.batch([
     db
       .update(sessions)
       .set({
@@ -135,8 +147,13 @@ export async function completeSession(
         finishedAt: now,
         clientSecretHash: null,
       })
-      .where(and(eq(sessions.id, sessionId), eq(sessions.status, "in_progress")))
-      .returning({ id: sessions.id }),
+      .where(and(eq(sessions.id, sessionId), eq(sessions.status, "in_progress"))),
+    recordTerminalEvents(db, {
+      type: ending.status === "complete" ? "session.completed" : "session.incomplete",
+      status: ending.status,
+      finishedAt: now,
+      sessionId,
+    }),
     ...(state.visits.length > 0
       ? [
           db
@@ -169,16 +186,7 @@ export async function completeSession(
       .onConflictDoNothing(),
     ...(digestRows.length > 0 ? [db.insert(answerDigests).values(digestRows).onConflictDoNothing()] : []),
   ]);
-  const updated = results[0] as { id: string }[];
-  if (updated.length === 0) return; // someone else ended it (e.g. the expiry sweep)
-  const view = await loadSessionView(db, keys, sessionId);
-  if (!view) return;
-  await emitSessionEvent(
-    db,
-    env.EVENTS,
-    keys,
-    ending.status === "complete" ? "session.completed" : "session.incomplete",
-    view,
-    now,
-  );
+  // Also when the UPDATE matched nothing: a previous attempt may have written the status and
+  // failed before its event left (or someone else ended it; then their row is dispatched).
+  await dispatchSessionOutbox(env, db, sessionId);
 }

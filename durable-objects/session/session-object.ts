@@ -870,6 +870,7 @@ export class SessionObject extends DurableObject<Env> {
         tokenizerFailures: this.#tokenizerFailures,
         shedWindows: this.#shedWindows,
         residency: this.#residency.report(this.ctx.id, this.env, state.config),
+        recordRetries: this.#completionRetries,
         policy: state.config.thresholds
           ? { ...DEFAULT_POLICY, thresholds: state.config.thresholds }
           : DEFAULT_POLICY,

@@ -384,3 +384,30 @@ export const answerDigests = sqliteTable(
     index("answer_digests_tenant_created").on(t.tenantId, t.createdAt),
   ],
 );
+
+// ---------------------------------------------------------------------------------------------
+// Transactional outbox (docs/reliability.md "Outbox"). Written in the same D1 batch as the status
+// change it announces, so "status written, event lost" cannot happen; lib/outbox.ts turns a row
+// into deliveries and queue messages and marks it sent. Holds ids only, never payloads.
+
+export const eventOutbox = sqliteTable(
+  "event_outbox",
+  {
+    /** `terminal:<session id>`: one terminal event per session, whoever ends it */
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    sessionId: text("session_id").notNull(),
+    eventType: text("event_type", { enum: ["session.completed", "session.incomplete"] }).notNull(),
+    /** also the event's `timestamp`, so every dispatch attempt builds the same body */
+    createdAt: integer("created_at").notNull(),
+    /**
+     * JSON array of its queue messages (delivery, endpoint and tenant ids), fixed once the
+     * deliveries are recorded, so a resend reuses the same `webhook-id`s; null until recorded
+     */
+    messages: text("messages"),
+    /** set once its queue messages were accepted; null = pending */
+    sentAt: integer("sent_at"),
+    attempts: integer("attempts").notNull().default(0),
+  },
+  (t) => [index("event_outbox_pending").on(t.sentAt, t.createdAt)],
+);

@@ -45,6 +45,47 @@ export interface PlatformOptions {
    * whose browser runs in another zone would see as a time-zone mismatch.
    */
   cf?: Record<string, unknown>;
+  /**
+   * Fault injection: the edge's `EVENTS` producer goes through a gate Worker (`QUEUE_GATE`) that
+   * forwards to the real queue, or refuses every send while closed (`gateQueue(platform, …)`).
+   */
+  queueGate?: boolean;
+}
+
+export const QUEUE_GATE = "facet-queue-gate";
+
+/**
+ * The queue gate: a Worker standing where the queue's producer endpoint is, like the TCP proxy
+ * in front of the tokenizer (test/reliability/support.ts). Open, it forwards `send`/`sendBatch`
+ * unchanged to the real queue; closed, every send fails as an unreachable queue does. The edge
+ * code is unchanged: it still calls `env.EVENTS.sendBatch(…)`.
+ */
+function queueGateWorker(queueName: string): V4WorkerOptions {
+  return {
+    name: QUEUE_GATE,
+    modules: true,
+    script: `import { WorkerEntrypoint } from "cloudflare:workers";
+let closed = false;
+function refuse() { if (closed) throw new Error("queue unavailable (gate closed)"); }
+export class Gate extends WorkerEntrypoint {
+  async send(body, options) { refuse(); await this.env.QUEUE.send(body, options); }
+  async sendBatch(messages, options) { refuse(); await this.env.QUEUE.sendBatch(messages, options); }
+}
+export default { async fetch(request) { closed = new URL(request.url).pathname === "/close"; return new Response(closed ? "closed" : "open"); } };`,
+    compatibilityDate: "2026-07-01",
+    queueProducers: { QUEUE: { queueName } },
+  } as V4WorkerOptions;
+}
+
+/** Opens or closes the queue gate of a platform started with `queueGate: true`. */
+export async function gateQueue(platform: Platform, state: "open" | "close"): Promise<void> {
+  // Miniflare's Fetcher type names workerd's Request; a plain URL is all the gate reads.
+  const gate = (await platform.mf.getWorker(QUEUE_GATE)) as unknown as {
+    fetch(url: string): Promise<{ text(): Promise<string> }>;
+  };
+  const res = await gate.fetch(`http://gate/${state}`);
+  if ((await res.text()) !== (state === "open" ? "open" : "closed"))
+    throw new Error("queue gate did not switch");
 }
 
 function faultyAnalyzer(workerName: string, fault: "throw" | "hang"): V4WorkerOptions {
@@ -150,6 +191,16 @@ function withFaults(
   });
 }
 
+/** The edge with its `EVENTS` producer replaced by a service binding to the gate. */
+function throughQueueGate(edge: V4WorkerOptions): V4WorkerOptions {
+  const { EVENTS: _direct, ...producers } = (edge.queueProducers ?? {}) as Record<string, unknown>;
+  return {
+    ...edge,
+    queueProducers: producers,
+    serviceBindings: { ...edge.serviceBindings, EVENTS: { name: QUEUE_GATE, entrypoint: "Gate" } },
+  } as V4WorkerOptions;
+}
+
 export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   // FACET_DIST_DIR lets two test runs on one machine build into separate folders.
   const distDir = opts.distDir ?? process.env.FACET_DIST_DIR ?? join(REPO, "dist");
@@ -167,7 +218,11 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       unsafeTriggerHandlers: true,
       ...persist,
       ...(opts.cf ? { cf: opts.cf } : {}),
-      workers: [edge, ...withFaults(analyzers, opts.faults ?? {})],
+      workers: [
+        opts.queueGate ? throughQueueGate(edge) : edge,
+        ...withFaults(analyzers, opts.faults ?? {}),
+        ...(opts.queueGate ? [queueGateWorker("facet-events")] : []),
+      ],
     } as Parameters<typeof convertV4MiniflareOptions>[0]),
   );
   const url = await mf.ready;

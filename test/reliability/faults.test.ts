@@ -6,12 +6,10 @@
  * report's `degraded` list names what degraded.
  *
  * Analyzer faults (throw / hang past ANALYZER_TIMEOUT_MS) are covered by
- * test/edge/degraded.test.ts and not repeated here. D1 failures have no clean injection point
- * in Miniflare; they are listed as open in docs/reliability.md.
+ * test/edge/degraded.test.ts and not repeated here. Faults that need the platform's state on
+ * disk — D1 locked, the queue refusing sends, the session Durable Object restarted — are in
+ * storage-faults.test.ts, which starts one persisted platform for all of them.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DeliveryMessage } from "../../lib/events.ts";
 import { ScriptedClient } from "../../scripts/lib/scripted-client.ts";
@@ -232,55 +230,4 @@ describe("queue redelivery", () => {
       `queue duplicate of a pending delivery: receiver saw ${tests.length} POST(s), one webhook-id`,
     );
   });
-});
-
-describe("session Durable Object", () => {
-  // Miniflare's unsafeEvictDurableObject refuses while the edge still proxies the WebSocket
-  // ("still has active references"), so the restart is the real thing: workerd is stopped and
-  // started again on the same persisted D1 / Durable Object state. This block swaps in a
-  // persisted harness for its one test.
-  let shared: ReliabilityHarness;
-  let persistDir: string;
-  beforeAll(async () => {
-    shared = h;
-    persistDir = mkdtempSync(join(tmpdir(), "facet-reliability-"));
-    h = await startReliabilityHarness({ persistDir });
-  });
-  afterAll(async () => {
-    await h?.dispose();
-    h = shared;
-    rmSync(persistDir, { recursive: true, force: true });
-  });
-
-  it("restarted mid-session: on the new instance the alarm ends it incomplete and the event is sent", async () => {
-    const { sessionId, closed } = await runSession(1000, async (id) => {
-      await until(() => (h.tokenizer.batches.get(id) ?? 0) >= 1, 15_000, "a first batch");
-      await h.restartPlatform();
-    });
-    expect(closed.code).not.toBe(1000);
-    const settled = await expectSettled(sessionId);
-    expect(settled.status).toBe("incomplete");
-    expect(["interrupted", "disconnected"]).toContain(settled.incompleteReason);
-  }, 90_000);
-
-  it("restarted while the key service is down: completion is retried until it can be recorded, then the event is sent", async () => {
-    // The new workerd has a cold key cache and the session's report must be sealed under the
-    // tenant's data key (field encryption), which the tokenization service's key API unwraps.
-    const { sessionId } = await runSession(1000, async (id) => {
-      await until(() => (h.tokenizer.batches.get(id) ?? 0) >= 1, 15_000, "a first batch");
-      await h.proxy.down();
-      await h.restartPlatform();
-    });
-    // Let the alarm fire and the first completion attempt fail.
-    await sleep(8000);
-    const row = await h.platform.db
-      .prepare("SELECT status FROM sessions WHERE id = ?")
-      .bind(sessionId)
-      .first<{ status: string }>();
-    expect(row?.status).toBe("in_progress");
-    await h.proxy.up();
-    const settled = await expectSettled(sessionId);
-    expect(settled.status).toBe("incomplete");
-    expect(["interrupted", "disconnected", "error"]).toContain(settled.incompleteReason);
-  }, 120_000);
 });

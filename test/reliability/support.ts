@@ -266,7 +266,12 @@ export interface ReliabilityHarness {
 }
 
 export async function startReliabilityHarness(
-  options: { vars?: Record<string, string>; faults?: PlatformOptions["faults"]; persistDir?: string } = {},
+  options: {
+    vars?: Record<string, string>;
+    faults?: PlatformOptions["faults"];
+    persistDir?: string;
+    queueGate?: boolean;
+  } = {},
 ): Promise<ReliabilityHarness> {
   const certs = testCerts();
   const tokenizer = await startFixedTokenizer(certs);
@@ -281,6 +286,7 @@ export async function startReliabilityHarness(
     vars: { ...TEST_VARS, ...options.vars },
     ...(options.faults ? { faults: options.faults } : {}),
     ...(options.persistDir ? { persistDir: options.persistDir } : {}),
+    ...(options.queueGate ? { queueGate: true } : {}),
   };
   let current = await startPlatform(platformOptions);
   const tenant = await provisionTenant(current.db, "reliability tenant");

@@ -9,6 +9,7 @@ import { HTTPException } from "hono/http-exception";
 import { openDb } from "../../lib/db/client.ts";
 import { FacetError, internalProblem } from "../../lib/errors.ts";
 import { FlowNodeSchema } from "../../lib/flow.ts";
+import { isStorageUnavailable, storageUnavailable } from "../../lib/storage-errors.ts";
 import type { EdgeEnv } from "./env.ts";
 import { apiKeyAuth } from "./middleware/auth.ts";
 import { rateLimitPerKey } from "./middleware/rate-limit.ts";
@@ -73,7 +74,10 @@ export function buildApp() {
     throw new FacetError("ERR_NOT_FOUND", "No such route.");
   });
 
-  app.onError((error, c) => {
+  app.onError((caught, c) => {
+    // A transient D1 failure is a documented 503 with Retry-After, not an anonymous 500.
+    const error =
+      !(caught instanceof FacetError) && isStorageUnavailable(caught) ? storageUnavailable() : caught;
     if (error instanceof FacetError) {
       for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
       c.header("cache-control", "no-store");

@@ -1,7 +1,7 @@
 /**
  * OpenAPI helpers shared by the route modules: the validation hook that turns a zod failure
  * into a typed `ERR_VALIDATION` (thrown, so the single `onError` renders it), and the
- * problem+json response entries each route documents.
+ * problem+json response entries each route documents (503 storage unavailable on all of them).
  */
 import type { Hook } from "@hono/zod-openapi";
 import { ProblemSchema } from "../../lib/api-schemas.ts";
@@ -29,11 +29,15 @@ const DESCRIPTIONS: Record<number, string> = {
   404: "No such resource for this tenant",
   409: "Conflict (idempotency key reuse, or the session's state forbids this)",
   429: "Rate limited; see Retry-After",
+  503: "Storage temporarily unavailable (ERR_STORAGE_UNAVAILABLE); retry after Retry-After seconds",
 };
+
+/** Any route can meet a transient D1 failure (lib/storage-errors.ts), so every route lists it. */
+const ALWAYS = [503];
 
 export function problemResponses(...statuses: number[]) {
   return Object.fromEntries(
-    statuses.map((s) => [
+    [...statuses, ...ALWAYS].map((s) => [
       s,
       {
         description: DESCRIPTIONS[s] ?? "Error",

@@ -23,6 +23,7 @@ import { FacetError } from "../../../lib/errors.ts";
 import { emitEvent, emitSessionEvent } from "../../../lib/events.ts";
 import { validateFlow } from "../../../lib/flow-validate.ts";
 import { recognitionRequestRow, recognitionWarnings } from "../../../lib/recognition/consent.ts";
+import { dispatchSessionOutbox, recordTerminalEvents } from "../../../lib/outbox.ts";
 import { sessionStub } from "../../../lib/residency.ts";
 import {
   loadReport,
@@ -371,14 +372,24 @@ sessionRoutes.openapi(cancelSession, async (c) => {
     // emits the event exactly once.
     await sessionStub(c.env, row).cancel("cancelled");
   } else {
-    const [updated] = await db
-      .update(sessions)
-      .set({ status: "incomplete", incompleteReason: "cancelled", finishedAt: now, clientSecretHash: null })
-      .where(and(eq(sessions.id, id), eq(sessions.status, "created")))
-      .returning();
-    if (updated) {
-      const view = toSessionView(await openSessionRow(keys, updated), null);
-      c.executionCtx.waitUntil(emitSessionEvent(db, c.env.EVENTS, keys, "session.incomplete", view, now));
+    // Status and outbox row in one batch; the event leaves from the outbox (lib/outbox.ts), and
+    // the five-minute sweep sends it if this dispatch fails (docs/reliability.md "Outbox").
+    const [updated] = await db.batch([
+      db
+        .update(sessions)
+        .set({ status: "incomplete", incompleteReason: "cancelled", finishedAt: now, clientSecretHash: null })
+        .where(and(eq(sessions.id, id), eq(sessions.status, "created")))
+        .returning({ id: sessions.id }),
+      recordTerminalEvents(db, {
+        type: "session.incomplete",
+        status: "incomplete",
+        finishedAt: now,
+        sessionId: id,
+        reason: "cancelled",
+      }),
+    ]);
+    if (updated.length > 0) {
+      c.executionCtx.waitUntil(dispatchSessionOutbox(c.env, db, id).catch(() => undefined));
     }
   }
   const session = await loadSessionView(db, keys, id);
