@@ -22,8 +22,8 @@ import { auditLog, idempotencyKeys, recognitionRequests, sessions, tenants } fro
 import { FacetError } from "../../../lib/errors.ts";
 import { emitEvent, emitSessionEvent } from "../../../lib/events.ts";
 import { validateFlow } from "../../../lib/flow-validate.ts";
-import { recognitionRequestRow, recognitionWarnings } from "../../../lib/recognition/consent.ts";
 import { dispatchSessionOutbox, recordTerminalEvents } from "../../../lib/outbox.ts";
+import { recognitionRequestRow, recognitionWarnings } from "../../../lib/recognition/consent.ts";
 import { sessionStub } from "../../../lib/residency.ts";
 import {
   loadReport,
