@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rewrapDataKeys } from "../../lib/crypto/tenant-keys.ts";
+import { KEY_MAINTENANCE_CRON } from "../../workers/edge/key-maintenance.ts";
 import { createSession, type Harness, startHarness } from "../support/harness.ts";
 import { harnessDb, harnessKeys, kmsEnv } from "../support/tenant-keys.ts";
 
@@ -58,5 +59,49 @@ describe("encryption at rest with the HSM", () => {
     expect(((await res.json()) as { session: { clientReferenceId: string } }).session.clientReferenceId).toBe(
       "hsm-subject",
     );
+  });
+
+  it("the daily key-maintenance cron re-wraps every tenant's data keys after a KEK rotation", async () => {
+    const other = await h.newTenant("kek-rotation");
+    const { session } = await createSession(h, { clientReferenceId: "kek-subject", metadata: METADATA });
+    await createSession(h, { clientReferenceId: "kek-other", metadata: METADATA }, other.apiKey);
+    const versions = async (tenantId: string) =>
+      (
+        await h.platform.db
+          .prepare("SELECT kek_version FROM tenant_data_keys WHERE tenant_id = ? ORDER BY generation")
+          .bind(tenantId)
+          .all<{ kek_version: number }>()
+      ).results.map((r) => r.kek_version);
+    const before = { mine: await versions(h.tenant.tenantId), other: await versions(other.tenantId) };
+    expect(before.other).toHaveLength(1);
+
+    // the operator rotates only this tenant's KEK in the HSM
+    const rotated = await kmsEnv(h).TOKENIZER.fetch(`${h.tokenizer.url}/v1/keys/rotate`, {
+      method: "POST",
+      body: JSON.stringify({ tenantId: h.tenant.tenantId, kind: "kek" }),
+    });
+    expect(rotated.status).toBe(200);
+    const { version } = (await rotated.json()) as { version: number };
+
+    // the real Cron Trigger, through Miniflare (`unsafeTriggerHandlers`)
+    const url = new URL("/cdn-cgi/local/scheduled", h.platform.url);
+    url.searchParams.set("cron", KEY_MAINTENANCE_CRON);
+    const res = await fetch(url);
+    expect(res.status).toBe(200);
+    await res.body?.cancel();
+
+    expect(await versions(h.tenant.tenantId)).toEqual(before.mine.map(() => version));
+    expect(await versions(other.tenantId)).toEqual(before.other); // untouched: its KEK did not move
+    const audit = await h.platform.db
+      .prepare("SELECT actor, target FROM audit_log WHERE tenant_id = ? AND action = 'keys.rewrap'")
+      .bind(h.tenant.tenantId)
+      .all<{ actor: string; target: string }>();
+    expect(audit.results).toEqual([{ actor: "system", target: `${before.mine.length} data key(s)` }]);
+    // every field still opens, through the API
+    const view = await h.api(`/v1/sessions/${session.id}`);
+    expect(view.status).toBe(200);
+    expect(
+      ((await view.json()) as { session: { clientReferenceId: string } }).session.clientReferenceId,
+    ).toBe("kek-subject");
   });
 });
