@@ -21,6 +21,8 @@ export interface CardText {
   /** which scenario kinds are positives and how they were simulated */
   scenarios: string;
   failureModes: string[];
+  /** optional paragraphs on what changed in this version and what it means (measured in train.ts) */
+  notes?: string[];
 }
 
 const n3 = (v: number): string => (Number.isFinite(v) ? v.toFixed(3) : "n/a");
@@ -112,6 +114,9 @@ export function renderCard(vector: AnalyzerVector<never>, t: Trained, sha: strin
     "sessions per split; simulated attacks are cleaner and easier than the field, and sessions built from",
     "the same voice or clip are correlated, so the effective sample size is far below the session count.",
     "",
+    ...(text.notes && text.notes.length > 0
+      ? ["## This version", "", ...text.notes.flatMap((p) => [p, ""])]
+      : []),
     "## Known failure modes",
     "",
     ...text.failureModes.map((f) => `- ${f}`),

@@ -8,8 +8,9 @@
  * What the corpus can calibrate: only the liveness analyzer has labelled windows here, so the fused
  * score of a window is fuse() over its liveness result alone, at confidence 1 (a full session's
  * evidence). The liveness veto thresholds are set to the probabilities at which that score reaches
- * each threshold, so the veto and the pooled score agree; the other analyzers' weights and vetoes
- * stay as they were (their labelled scenarios come from their own training, issue 5 part 2).
+ * each threshold, so the veto and the pooled score agree. The five scenario analyzers' weights and
+ * vetoes follow the evidence rule of models/fusion/quality.ts from their validation numbers on the
+ * scenario corpus (recorded in the policy file as `evidence`).
  * `node models/fusion/calibrate.ts` (also run by `npm run eval`). Deterministic.
  */
 import { execFileSync } from "node:child_process";
@@ -19,6 +20,7 @@ import { join } from "node:path";
 import { type FusionPolicy, fuse } from "../../lib/fusion.ts";
 import { encodeModel, type LogisticModel, referenceScore, sha256Hex } from "../build-lib.ts";
 import type { LabelledRow } from "../liveness/train.ts";
+import { type AnalyzerQuality, applyEvidenceRule, EVIDENCE_RULE, mayVeto } from "./quality.ts";
 
 export const OPERATING_POINT = {
   split: "validation",
@@ -42,6 +44,11 @@ export interface PolicyFile {
     bpcerReject: number;
     flaggedReview: number;
     apcerReject: number;
+  };
+  /** the scenario analyzers' validation numbers and what the evidence rule made of them */
+  evidence?: {
+    rule: typeof EVIDENCE_RULE;
+    analyzers: (AnalyzerQuality & { weight: number; veto: boolean })[];
   };
   policy: FusionPolicy;
 }
@@ -87,9 +94,12 @@ export function calibratePolicy(
   manifest: string,
   version: string,
   date: string,
+  quality: readonly AnalyzerQuality[] = [],
 ): PolicyFile {
+  // Scenario weights first: they change no liveness-only score, only the evidence total.
+  const ruled = quality.length > 0 ? applyEvidenceRule(base, quality) : base;
   const val = rows.filter((r) => r.split === "validation" && r.class !== "control");
-  const scored = val.map((r) => ({ r, s: livenessOnlyScore(base, referenceScore(liveness, r.vector)) }));
+  const scored = val.map((r) => ({ r, s: livenessOnlyScore(ruled, referenceScore(liveness, r.vector)) }));
   const bona = scored.filter((x) => x.r.class === "bona-fide").map((x) => x.s);
   const attacks = scored.filter((x) => x.r.class === "attack").map((x) => x.s);
   const share = (xs: number[], t: number): number => xs.filter((s) => s >= t).length / Math.max(1, xs.length);
@@ -100,15 +110,15 @@ export function calibratePolicy(
   const reject = lowest(OPERATING_POINT.rejectMaxBpcer);
   const review = Math.min(reject, lowest(OPERATING_POINT.reviewMaxBonaFideFlagged));
   const policy: FusionPolicy = {
-    ...base,
+    ...ruled,
     version,
     thresholds: { review, reject },
     analyzers: {
-      ...base.analyzers,
+      ...ruled.analyzers,
       liveness: {
-        ...base.analyzers.liveness,
-        review: livenessAt(base, review),
-        reject: livenessAt(base, reject),
+        ...ruled.analyzers.liveness,
+        review: livenessAt(ruled, review),
+        reject: livenessAt(ruled, reject),
       },
     },
   };
@@ -126,6 +136,18 @@ export function calibratePolicy(
       flaggedReview: share(bona, review),
       apcerReject: 1 - share(attacks, reject),
     },
+    ...(quality.length > 0
+      ? {
+          evidence: {
+            rule: EVIDENCE_RULE,
+            analyzers: quality.map((q) => ({
+              ...q,
+              weight: policy.analyzers[q.analyzer].weight,
+              veto: mayVeto(q),
+            })),
+          },
+        }
+      : {}),
     policy,
   };
 }
@@ -157,13 +179,16 @@ export function writePolicyModule(file: PolicyFile, out = POLICY_MODULE): string
 }
 
 /** Bump when the calibration's inputs or method change; the report carries it (Risk.policyVersion). */
-export const POLICY_VERSION = "fusion-policy-1.0.0";
+// 2.0.0: scenario analyzers' weights and vetoes from their validation evidence (quality.ts).
+export const POLICY_VERSION = "fusion-policy-2.0.0";
 export const POLICY_DATE = "2026-11-26";
 
 if (import.meta.main) {
   const { DEFAULT_POLICY } = await import("../../lib/fusion.ts");
   const { LIVENESS_MODEL } = await import("../liveness/build.ts");
   const { readCorpusRows, FEATURES_FILE } = await import("../liveness/train.ts");
+  const { readScenarioRows } = await import("../train-run.ts");
+  const { analyzerQuality, trainedModels } = await import("./quality.ts");
   const manifest = readFileSync(
     join(import.meta.dirname, "..", "..", "docs", "evaluation", "corpus-manifest.json"),
     "utf8",
@@ -175,6 +200,7 @@ if (import.meta.main) {
     manifest,
     POLICY_VERSION,
     POLICY_DATE,
+    analyzerQuality(readScenarioRows(), trainedModels()),
   );
   writePolicyModule(file);
   console.log(
@@ -182,6 +208,7 @@ if (import.meta.main) {
       thresholds: file.policy.thresholds,
       liveness: file.policy.analyzers.liveness,
       validation: file.validation,
+      evidence: file.evidence,
     }),
   );
 }

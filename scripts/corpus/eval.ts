@@ -19,6 +19,7 @@ import {
   POLICY_VERSION,
   writePolicyModule,
 } from "../../models/fusion/calibrate.ts";
+import { analyzerQuality, trainedModels } from "../../models/fusion/quality.ts";
 import { HANDSET_LIVENESS_MODEL } from "../../models/liveness/build.ts";
 import {
   type Candidate,
@@ -27,10 +28,12 @@ import {
   trainLiveness,
   writeWeights,
 } from "../../models/liveness/train.ts";
+import { readScenarioRows } from "../../models/train-run.ts";
 import { LIVENESS_VECTOR } from "../../workers/analyzer-liveness/vector.ts";
 import { REPO } from "../lib/platform.ts";
 import type { CorpusRow } from "./build.ts";
 import { writeDetPng } from "./det-plot.ts";
+import { evidenceLines } from "./eval-policy.ts";
 import { EXTRA_SECTIONS } from "./eval-sections.ts";
 import { CLOSING, HEADER, pct, rateCell, SOURCES_TABLE } from "./eval-text.ts";
 import { apcer, auc, bestApcerAtBpcer, bpcer, detPoints, thresholdAtBpcer } from "./metrics.ts";
@@ -116,7 +119,8 @@ async function main(): Promise<void> {
   // 2. Fusion policy on validation.
   const base = (await import("../../models/fusion/policy.ts")).POLICY_FILE.policy as FusionPolicy;
   const manifest = readFileSync(join(REPO, "docs", "evaluation", "corpus-manifest.json"), "utf8");
-  const policyFile = calibratePolicy(rows, shipped, base, manifest, POLICY_VERSION, POLICY_DATE);
+  const quality = analyzerQuality(readScenarioRows(), trainedModels());
+  const policyFile = calibratePolicy(rows, shipped, base, manifest, POLICY_VERSION, POLICY_DATE, quality);
   writePolicyModule(policyFile);
   const policy = policyFile.policy;
 
@@ -226,6 +230,7 @@ async function main(): Promise<void> {
     `Result: review **${policy.thresholds.review}**, reject **${policy.thresholds.reject}** (fused 0–100); liveness vetoes at p ≥ ${lv.review} (review) and p ≥ ${lv.reject} (reject),`,
     `the probabilities at which a liveness-only session reaches those scores. With ${policyFile.validation.bonaFide} bona fide validation windows, "≤ 3 %" means zero rejections allowed.`,
     "",
+    ...evidenceLines(policyFile),
   );
   const ratesTable = (split: Split): void => {
     const g = groups(rows, scores.fused, split);
@@ -322,7 +327,11 @@ async function main(): Promise<void> {
     `| liveness only (the corpus has no data for the other five) ${ablate(true)}`,
     `| none (liveness removed) ${ablate(false)}`,
     "",
-    "With liveness alone the overall confidence is 3 / 8.7 of the policy's evidence weight, below `minConfidence`, so",
+    `With liveness alone the overall confidence is ${policy.analyzers.liveness.weight} / ${Number(
+      Object.values(policy.analyzers)
+        .reduce((a, x) => a + x.weight, 0)
+        .toFixed(2),
+    )} of the policy's evidence weight, below \`minConfidence\`, so`,
     "fuse() never approves (product-spec §5: missing evidence never silently passes): bona fide windows are",
     "rejected or sent to review. Removing liveness leaves no evidence at all: everything is `review`, so no attack is",
     "rejected. In a full session the five others add evidence; the e2e browser cases exercise that path. The ablation of each of the",

@@ -77,8 +77,8 @@ const shippedBytes = (name: AnalyzerName): Buffer =>
 
 /**
  * The logistic parameters inside a shipped model.onnx (the graph models/build-lib.ts writes):
- * initializers mean, std, weight, bias (and lower, upper when the model clamps its input) and the
- * metadata; float32 values widened to float64.
+ * initializers mean, std, weight, bias (and lower, upper when the model clamps its input; log_offset,
+ * log_mask when it log-transforms some features) and the metadata; float32 values widened to float64.
  */
 function decodeShipped(bytes: Uint8Array): LogisticModel {
   const m = onnxProto.onnx.ModelProto.decode(bytes);
@@ -101,6 +101,10 @@ function decodeShipped(bytes: Uint8Array): LogisticModel {
     bias: init("bias")[0] ?? 0,
     // trained models clamp x into the training range first (models/build-lib.ts)
     ...(has("lower") && has("upper") ? { lower: init("lower"), upper: init("upper") } : {}),
+    // and may log-transform some features: log_mask picks them, log_offset holds their offsets
+    ...(has("log_offset") && has("log_mask")
+      ? { logOffset: init("log_offset").map((c, i) => ((init("log_mask")[i] ?? 0) > 0 ? c : 0)) }
+      : {}),
   };
 }
 

@@ -39,18 +39,17 @@ import { RATE, type SessionAudio, sessionAudio, shape, synthesise } from "./audi
 import { metadataOf } from "./metadata.ts";
 import {
   CLIP,
+  METADATA_ONLY,
   type PlannedSession,
   planScenarios,
   QUESTIONS,
   SCENARIO_SEED,
   type ScenarioAnalyzer,
 } from "./plan.ts";
+import { applyRepetition } from "./repetition.ts";
 import { SCENARIO_DIR, type ScenarioRow, SESSIONS_FILE } from "./rows.ts";
 import { SCENARIO_VECTORS } from "./vectors.ts";
 import { type VideoKind, type VideoPools, videoPools } from "./video.ts";
-
-/** Kinds whose audio is an ordinary genuine session's (their risk is in metadata only). */
-const METADATA_ONLY = new Set(["bot", "baseline-anomaly", "automation", "datacenter", "impossible-travel"]);
 
 function audioWindow(pcm: Int16Array, w: number, seq: number): Uint8Array {
   const chunk = pcm.subarray(w * RATE, (w + 1) * RATE);
@@ -345,6 +344,8 @@ export async function buildScenarios(limit = 0): Promise<void> {
     return line;
   });
   writeFileSync(SESSIONS_FILE, `${lines.join("\n")}\n`);
+  // cross-session repetition needs every session's transcript, so it runs over the merged rows
+  for (const s of applyRepetition()) process.stderr.write(`scenarios: repetition ${JSON.stringify(s)}\n`);
   process.stderr.write(
     `scenarios: ${plan.length} sessions in ${((performance.now() - t0) / 1000).toFixed(1)} s → ${SESSIONS_FILE}\n`,
   );

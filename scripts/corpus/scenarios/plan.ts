@@ -61,6 +61,15 @@ export const LABELS: Record<Kind, Partial<Record<ScenarioAnalyzer, 0 | 1>>> = {
   evasive: { conversation: 1 },
 };
 
+/** Kinds whose audio is an ordinary genuine session's (their risk is in metadata only). */
+export const METADATA_ONLY: ReadonlySet<Kind> = new Set<Kind>([
+  "bot",
+  "baseline-anomaly",
+  "automation",
+  "datacenter",
+  "impossible-travel",
+]);
+
 /** Sessions per kind and split; genuine sessions are three units. */
 const PER_KIND: Record<Split, number> = { train: 5, validation: 4, test: 5 };
 const GENUINE_UNITS = 3;
