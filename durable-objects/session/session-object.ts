@@ -11,12 +11,11 @@
  * (platform-notes). RPC-first (house-style 6): `begin`, `cancel`; `fetch` only upgrades.
  */
 import { DurableObject } from "cloudflare:workers";
-import { z } from "zod";
+import type { z } from "zod";
 import { AnalyzerInputSchemas } from "../../lib/analyzer-contract.ts";
 import type { Report } from "../../lib/api-schemas.ts";
 import type { BehaviorSignals, DeviceSignals, WindowFeatures, WindowTranscript } from "../../lib/features.ts";
-import { NetworkSignalsSchema } from "../../lib/features.ts";
-import { type FlowNode, FlowSchema, outcomesOf } from "../../lib/flow.ts";
+import { type FlowNode, outcomesOf } from "../../lib/flow.ts";
 import { DEFAULT_POLICY } from "../../lib/fusion.ts";
 import { mulawToPcm16le } from "../../lib/g711.ts";
 import { assertPlacement } from "../../lib/residency.ts";
@@ -55,36 +54,10 @@ import {
 } from "./node-logic.ts";
 import { RecognitionProbe } from "./recognition.ts";
 import { ResidencyLedger } from "./residency-ledger.ts";
+import { type Persisted, type SessionConfig, SessionConfigSchema, SessionStore } from "./session-state.ts";
 import { type ConversationTurn, livenessSlice } from "./slices.ts";
 import { TokenizerError, tokenizeWindow } from "./tokenizer-client.ts";
 import { type MediaWindow, WindowAssembler } from "./window-assembler.ts";
-
-export const SessionConfigSchema = z.object({
-  sessionId: z.string(),
-  tenantId: z.string(),
-  zone: z.enum(["eu", "us"]),
-  locale: z.string(),
-  flow: FlowSchema,
-  metadata: z.record(z.string(), z.unknown()),
-  providedData: z.record(z.string(), z.unknown()),
-  expiresAt: z.number(),
-  network: NetworkSignalsSchema,
-  /** the tenant's decision thresholds (GET|PUT /v1/settings); the policy's defaults otherwise */
-  thresholds: z.object({ review: z.number(), reject: z.number() }).nullable(),
-});
-export type SessionConfig = z.infer<typeof SessionConfigSchema>;
-
-const VisitSchema = z.object({ id: z.string(), type: z.string(), outcome: z.string(), at: z.number() });
-export type Visit = z.infer<typeof VisitSchema>;
-
-const PersistedSchema = z.object({
-  config: SessionConfigSchema,
-  phase: z.enum(["waiting", "running", "finishing", "done"]),
-  currentNodeId: z.string().nullable(),
-  visits: z.array(VisitSchema),
-  startedAt: z.number(),
-});
-type Persisted = z.infer<typeof PersistedSchema>;
 
 interface LivenessState {
   node: Extract<FlowNode, { type: "liveness" }>;
@@ -143,7 +116,7 @@ const COMPLETION_RETRY_MAX_MS = 60_000;
 const MAX_INFLIGHT_WINDOWS = 2;
 
 export class SessionObject extends DurableObject<Env> {
-  #state: Persisted | null = null;
+  #store = new SessionStore(this.ctx.storage);
   #socket: WebSocket | null = null;
   #assembler = new WindowAssembler();
   /** tokenized windows, in sequence order; memory only */
@@ -183,15 +156,16 @@ export class SessionObject extends DurableObject<Env> {
   /** cross-session repetition of replies (answer-repetition.ts), made on the first reply */
   #repetition: AnswerRepetition | null = null;
 
-  async #load(): Promise<Persisted | null> {
-    if (this.#state) return this.#state;
-    const raw = await this.ctx.storage.get("state");
-    this.#state = raw === undefined ? null : PersistedSchema.parse(raw);
-    return this.#state;
+  get #state(): Persisted | null {
+    return this.#store.current;
   }
 
-  async #save(): Promise<void> {
-    if (this.#state) await this.ctx.storage.put("state", this.#state);
+  #load(): Promise<Persisted | null> {
+    return this.#store.load();
+  }
+
+  #save(): Promise<void> {
+    return this.#store.save();
   }
 
   /** Called by the edge once the client secret has been consumed. Idempotent. */
@@ -201,7 +175,7 @@ export class SessionObject extends DurableObject<Env> {
     const parsed = SessionConfigSchema.parse(config);
     // Residency: never run a session in an object outside its zone's jurisdiction.
     assertPlacement(this.ctx.id, this.env, parsed);
-    this.#state = {
+    this.#store.current = {
       config: parsed,
       phase: "waiting",
       currentNodeId: null,
