@@ -12,7 +12,6 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { z } from "zod";
-import { AnalyzerInputSchemas } from "../../lib/analyzer-contract.ts";
 import type { Report } from "../../lib/api-schemas.ts";
 import type { BehaviorSignals, DeviceSignals, WindowFeatures, WindowTranscript } from "../../lib/features.ts";
 import { type FlowNode, outcomesOf } from "../../lib/flow.ts";
@@ -22,7 +21,6 @@ import { assertPlacement } from "../../lib/residency.ts";
 import { zeroize } from "../../lib/tokenizer-batch.ts";
 import {
   AudioFormat,
-  type ChallengeAction,
   ClientMessageSchema,
   CloseCode,
   type CloseCodeValue,
@@ -32,7 +30,6 @@ import {
   PROTOCOL,
   type ServerMessage,
 } from "../../lib/widget-protocol.ts";
-import { analyzerBindings, callAnalyzer } from "./analyzer-fanout.ts";
 import { AnswerRepetition, REPEATED_FLAG } from "./answer-repetition.ts";
 import { completeSession, type Ending } from "./completion.ts";
 import {
@@ -45,30 +42,19 @@ import {
 } from "./conversation.ts";
 import { DeferredAnalysis } from "./deferred-analysis.ts";
 import {
-  CHALLENGE_RESPONSE_WINDOWS,
-  drawChallenges,
-  evaluateDataValidation,
-  isUsableWindow,
-  livenessOutcome,
-  windowAnswersChallenge,
-} from "./node-logic.ts";
+  FACE_WAIT_WINDOWS,
+  type LivenessContext,
+  type LivenessState,
+  progressLiveness,
+  startLiveness,
+} from "./liveness-node.ts";
+import { evaluateDataValidation, isUsableWindow } from "./node-logic.ts";
 import { RecognitionProbe } from "./recognition.ts";
 import { ResidencyLedger } from "./residency-ledger.ts";
 import { type Persisted, type SessionConfig, SessionConfigSchema, SessionStore } from "./session-state.ts";
-import { type ConversationTurn, livenessSlice } from "./slices.ts";
+import type { ConversationTurn } from "./slices.ts";
 import { TokenizerError, tokenizeWindow } from "./tokenizer-client.ts";
 import { type MediaWindow, WindowAssembler } from "./window-assembler.ts";
-
-interface LivenessState {
-  node: Extract<FlowNode, { type: "liveness" }>;
-  firstWindow: number;
-  /** windows processed (tokenized or lost) when the node began: its clock */
-  firstProcessed: number;
-  challenges: ChallengeAction[];
-  /** window index at which each issued challenge was shown, and whether it was answered */
-  issued: { at: number; passed: boolean }[];
-  deciding: boolean;
-}
 
 interface ConversationState {
   node: Extract<FlowNode, { type: "conversation" }>;
@@ -106,8 +92,6 @@ interface FaceWaitState {
 const REPLY_END_SILENT_WINDOWS = 2;
 /** Windows to wait for a reply before `no_reply`. */
 const NO_REPLY_WINDOWS = 8;
-/** A recognition or camera node waits this long for a face before `no_face`. */
-const FACE_WAIT_WINDOWS = 10;
 /** Reply audio kept for the whole-reply transcription: 20 s of 16 kHz PCM16. */
 const MAX_REPLY_AUDIO_BYTES = 20 * 16_000 * 2;
 /** Longest wait between attempts to record a session's end while D1 or the key service is down. */
@@ -155,6 +139,20 @@ export class SessionObject extends DurableObject<Env> {
   #deferred = DeferredAnalysis.fromEnv(this.env);
   /** cross-session repetition of replies (answer-repetition.ts), made on the first reply */
   #repetition: AnswerRepetition | null = null;
+
+  readonly #livenessContext: LivenessContext = {
+    env: this.env,
+    send: (message) => this.#send(message),
+    windows: () => this.#windows,
+    processed: () => this.#nextToProcess,
+    countChallenges: (issued, passed) => {
+      this.#challengeStats = {
+        issued: this.#challengeStats.issued + issued,
+        passed: this.#challengeStats.passed + passed,
+      };
+    },
+    finishNode: (node, outcome) => this.#finishNode(node, outcome),
+  };
 
   get #state(): Persisted | null {
     return this.#store.current;
@@ -465,7 +463,7 @@ export class SessionObject extends DurableObject<Env> {
   async #onWindow(features: WindowFeatures | null, transcript?: WindowTranscript | null): Promise<void> {
     if (this.#state?.phase !== "running") return;
     const index = this.#windows.length;
-    if (this.#liveness) await this.#progressLiveness(this.#liveness, index);
+    if (this.#liveness) await progressLiveness(this.#livenessContext, this.#liveness, index);
     if (this.#conversation) await this.#progressConversation(this.#conversation, features, transcript);
     if (this.#faceWait) await this.#progressFaceWait(this.#faceWait, index);
   }
@@ -494,25 +492,9 @@ export class SessionObject extends DurableObject<Env> {
       case "enter_email":
         this.#send({ type: "node", nodeId: node.id, nodeType: "enter_email", prompt: node.prompt });
         return;
-      case "liveness": {
-        const challenges = drawChallenges(node.challenges);
-        this.#liveness = {
-          node,
-          firstWindow: this.#windows.length,
-          firstProcessed: this.#nextToProcess,
-          challenges,
-          issued: [],
-          deciding: false,
-        };
-        this.#send({
-          type: "node",
-          nodeId: node.id,
-          nodeType: "liveness",
-          challenges: challenges.length,
-          minSeconds: node.minSeconds,
-        });
+      case "liveness":
+        this.#liveness = startLiveness(this.#livenessContext, node);
         return;
-      }
       case "conversation": {
         const conv = this.#ask(node, node.prompt, false);
         if (node.noReplyNeeded) return this.#finishConversation(conv);
@@ -538,78 +520,6 @@ export class SessionObject extends DurableObject<Env> {
       return;
     }
     await this.#enter(next);
-  }
-
-  async #progressLiveness(live: LivenessState, index: number): Promise<void> {
-    if (live.deciding) return;
-    const nodeWindows = this.#windows.slice(live.firstWindow, index);
-    const usable = nodeWindows.filter(isUsableWindow).length;
-    this.#send({
-      type: "progress",
-      nodeId: live.node.id,
-      usableSeconds: usable,
-      requiredSeconds: live.node.minSeconds,
-    });
-    // Verify the challenge(s) still open against the newest window.
-    const newest = nodeWindows.at(-1);
-    live.issued.forEach((issued, i) => {
-      const action = live.challenges[i];
-      if (
-        !issued.passed &&
-        action &&
-        newest &&
-        index - issued.at <= CHALLENGE_RESPONSE_WINDOWS &&
-        windowAnswersChallenge(action, newest)
-      ) {
-        issued.passed = true;
-      }
-    });
-    // Issue the next challenge after one usable window, then one every response period.
-    const nextChallenge = live.challenges[live.issued.length];
-    const lastIssued = live.issued.at(-1);
-    if (
-      nextChallenge &&
-      usable >= 1 &&
-      (!lastIssued || index - lastIssued.at >= CHALLENGE_RESPONSE_WINDOWS)
-    ) {
-      live.issued.push({ at: index, passed: false });
-      this.#send({
-        type: "challenge",
-        nodeId: live.node.id,
-        index: live.issued.length - 1,
-        action: nextChallenge,
-      });
-    }
-    const challengesDone =
-      live.issued.length === live.challenges.length &&
-      (!lastIssued || live.issued.every((c) => c.passed || index - c.at >= CHALLENGE_RESPONSE_WINDOWS));
-    const maxWindows =
-      live.node.minSeconds + live.challenges.length * CHALLENGE_RESPONSE_WINDOWS + FACE_WAIT_WINDOWS;
-    if (usable >= live.node.minSeconds && challengesDone) return this.#decideLiveness(live, nodeWindows);
-    // The node's clock counts lost windows too, so a tokenizer outage cannot stall it.
-    if (this.#nextToProcess - live.firstProcessed >= maxWindows) {
-      if (usable === 0) return this.#finishNode(live.node, "no_face");
-      return this.#decideLiveness(live, nodeWindows);
-    }
-  }
-
-  async #decideLiveness(live: LivenessState, nodeWindows: WindowFeatures[]): Promise<void> {
-    live.deciding = true;
-    const passed = live.issued.filter((c) => c.passed).length;
-    this.#challengeStats = {
-      issued: this.#challengeStats.issued + live.issued.length,
-      passed: this.#challengeStats.passed + passed,
-    };
-    const input = AnalyzerInputSchemas.liveness.parse(
-      livenessSlice(nodeWindows, { issued: live.issued.length, passed }),
-    );
-    const result = await callAnalyzer(
-      analyzerBindings(this.env).liveness,
-      "liveness",
-      input,
-      Number(this.env.ANALYZER_TIMEOUT_MS),
-    );
-    await this.#finishNode(live.node, livenessOutcome("error" in result ? null : result));
   }
 
   /** Shows (and transcribes) a conversation prompt and starts listening for the reply. */
