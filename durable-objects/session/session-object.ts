@@ -12,7 +12,6 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { z } from "zod";
-import type { Report } from "../../lib/api-schemas.ts";
 import type { BehaviorSignals, DeviceSignals, WindowFeatures, WindowTranscript } from "../../lib/features.ts";
 import { type FlowNode, outcomesOf } from "../../lib/flow.ts";
 import { DEFAULT_POLICY } from "../../lib/fusion.ts";
@@ -30,16 +29,8 @@ import {
   PROTOCOL,
   type ServerMessage,
 } from "../../lib/widget-protocol.ts";
-import { AnswerRepetition, REPEATED_FLAG } from "./answer-repetition.ts";
 import { completeSession, type Ending } from "./completion.ts";
-import {
-  type ConversationReply,
-  chooseOutcome,
-  followUpDue,
-  isEvasive,
-  renderPrompt,
-  words,
-} from "./conversation.ts";
+import { ConversationNode } from "./conversation-node.ts";
 import { DeferredAnalysis } from "./deferred-analysis.ts";
 import {
   FACE_WAIT_WINDOWS,
@@ -52,35 +43,8 @@ import { evaluateDataValidation, isUsableWindow } from "./node-logic.ts";
 import { RecognitionProbe } from "./recognition.ts";
 import { ResidencyLedger } from "./residency-ledger.ts";
 import { type Persisted, type SessionConfig, SessionConfigSchema, SessionStore } from "./session-state.ts";
-import type { ConversationTurn } from "./slices.ts";
 import { TokenizerError, tokenizeWindow } from "./tokenizer-client.ts";
 import { type MediaWindow, WindowAssembler } from "./window-assembler.ts";
-
-interface ConversationState {
-  node: Extract<FlowNode, { type: "conversation" }>;
-  firstWindow: number;
-  firstProcessed: number;
-  speechWindows: number;
-  silentAfterSpeech: number;
-  latencyMs: number | null;
-  speechMs: number;
-  pauses: number;
-  /** recognised text of the reply's windows, in order */
-  texts: string[];
-  /** a recognizer answered for at least one of the reply's windows */
-  recognized: boolean;
-  /** ms since the session began when the reply's first recognised words arrived */
-  replyAtMs: number | null;
-  /** this reply answers the node's follow-up question (asked at most once) */
-  followUpAsked: boolean;
-  /**
-   * Copies of the reply's PCM (memory only, at most MAX_REPLY_AUDIO_BYTES), transcribed once
-   * more as one utterance when the reply ends — words cut by a window boundary are then heard
-   * whole — and zeroized right after (or when the session ends first).
-   */
-  audio: Uint8Array[];
-  audioBytes: number;
-}
 
 interface FaceWaitState {
   node: FlowNode;
@@ -88,12 +52,6 @@ interface FaceWaitState {
   firstProcessed: number;
 }
 
-/** Windows without speech after which a conversation reply is considered finished. */
-const REPLY_END_SILENT_WINDOWS = 2;
-/** Windows to wait for a reply before `no_reply`. */
-const NO_REPLY_WINDOWS = 8;
-/** Reply audio kept for the whole-reply transcription: 20 s of 16 kHz PCM16. */
-const MAX_REPLY_AUDIO_BYTES = 20 * 16_000 * 2;
 /** Longest wait between attempts to record a session's end while D1 or the key service is down. */
 const COMPLETION_RETRY_MAX_MS = 60_000;
 /** Tokenizer requests in flight per session; more would only queue at the service. */
@@ -109,8 +67,6 @@ export class SessionObject extends DurableObject<Env> {
   #pendingResults = new Map<number, WindowFeatures | null>();
   /** transcripts of windows sent with `transcribe` (conversation nodes), until drained */
   #pendingTranscripts = new Map<number, WindowTranscript | null>();
-  /** the report's transcript (product-spec §5): prompts as shown, replies as recognised */
-  #transcript: Report["transcript"] = [];
   #nextToProcess = 0;
   #draining: Promise<void> = Promise.resolve();
   #tokenizerFailures = 0;
@@ -118,9 +74,17 @@ export class SessionObject extends DurableObject<Env> {
   #shedWindows = 0;
   #device: DeviceSignals | null = null;
   #behavior: BehaviorSignals | null = null;
-  #turns: ConversationTurn[] = [];
   #liveness: LivenessState | null = null;
-  #conversation: ConversationState | null = null;
+  /** the conversation node, the report's transcript and the dialogue's turns */
+  readonly #conversation = new ConversationNode({
+    env: this.env,
+    send: (message) => this.#send(message),
+    state: () => this.#state,
+    windowCount: () => this.#windows.length,
+    processed: () => this.#nextToProcess,
+    target: (config) => this.#residency.target(this.env, config),
+    advance: (node, outcome) => this.#advance(node, outcome),
+  });
   #faceWait: FaceWaitState | null = null;
   /** fingerprints of a recognition node's windows (recognition.ts); memory only */
   #probe = new RecognitionProbe();
@@ -137,8 +101,6 @@ export class SessionObject extends DurableObject<Env> {
   #residency = new ResidencyLedger();
   /** bench baseline only (ANALYSIS_MODE = "deferred"): windows held until the end; null = streaming */
   #deferred = DeferredAnalysis.fromEnv(this.env);
-  /** cross-session repetition of replies (answer-repetition.ts), made on the first reply */
-  #repetition: AnswerRepetition | null = null;
 
   readonly #livenessContext: LivenessContext = {
     env: this.env,
@@ -386,15 +348,7 @@ export class SessionObject extends DurableObject<Env> {
     if (!state) return;
     // While a conversation node waits for a reply, its windows are also transcribed; the reply's
     // audio is copied first, so a window shed below still reaches the whole-reply transcription.
-    const listening =
-      this.#conversation && !this.#conversation.node.noReplyNeeded ? this.#conversation : null;
-    if (listening && window.audio) {
-      for (const chunk of window.audio.chunks) {
-        if (listening.audioBytes + chunk.byteLength > MAX_REPLY_AUDIO_BYTES) break;
-        listening.audio.push(chunk.slice());
-        listening.audioBytes += chunk.byteLength;
-      }
-    }
+    const listening = this.#conversation.captureReply(window);
     if (this.#deferred?.hold(window)) return;
     if (this.#inflight.size >= MAX_INFLIGHT_WINDOWS) {
       // The tokenizer is behind: shed this window rather than buffer without bound.
@@ -464,7 +418,7 @@ export class SessionObject extends DurableObject<Env> {
     if (this.#state?.phase !== "running") return;
     const index = this.#windows.length;
     if (this.#liveness) await progressLiveness(this.#livenessContext, this.#liveness, index);
-    if (this.#conversation) await this.#progressConversation(this.#conversation, features, transcript);
+    await this.#conversation.progress(features, transcript);
     if (this.#faceWait) await this.#progressFaceWait(this.#faceWait, index);
   }
 
@@ -495,11 +449,8 @@ export class SessionObject extends DurableObject<Env> {
       case "liveness":
         this.#liveness = startLiveness(this.#livenessContext, node);
         return;
-      case "conversation": {
-        const conv = this.#ask(node, node.prompt, false);
-        if (node.noReplyNeeded) return this.#finishConversation(conv);
-        return;
-      }
+      case "conversation":
+        return this.#conversation.start(node);
       case "recognition":
       case "face_compare":
         this.#faceWait = { node, firstWindow: this.#windows.length, firstProcessed: this.#nextToProcess };
@@ -520,170 +471,6 @@ export class SessionObject extends DurableObject<Env> {
       return;
     }
     await this.#enter(next);
-  }
-
-  /** Shows (and transcribes) a conversation prompt and starts listening for the reply. */
-  #ask(node: ConversationState["node"], template: string, followUpAsked: boolean): ConversationState {
-    const conv: ConversationState = {
-      node,
-      firstWindow: this.#windows.length,
-      firstProcessed: this.#nextToProcess,
-      speechWindows: 0,
-      silentAfterSpeech: 0,
-      latencyMs: null,
-      speechMs: 0,
-      pauses: 0,
-      texts: [],
-      recognized: false,
-      replyAtMs: null,
-      followUpAsked,
-      audio: [],
-      audioBytes: 0,
-    };
-    this.#conversation = conv;
-    const prompt = renderPrompt(template, this.#state?.config ?? { metadata: {}, providedData: {} });
-    this.#transcript.push({ nodeId: node.id, speaker: "prompt", text: prompt, atMs: this.#sinceStart() });
-    this.#send({
-      type: "node",
-      nodeId: node.id,
-      nodeType: "conversation",
-      prompt,
-      noReplyNeeded: node.noReplyNeeded ?? false,
-    });
-    return conv;
-  }
-
-  #sinceStart(): number {
-    return Math.max(0, Date.now() - (this.#state?.startedAt ?? Date.now()));
-  }
-
-  async #progressConversation(
-    conv: ConversationState,
-    features: WindowFeatures | null,
-    transcript: WindowTranscript | null | undefined,
-  ): Promise<void> {
-    const audio = features?.audio;
-    const spoke = audio !== null && audio !== undefined && audio.speechRatio >= 0.1;
-    const waited = this.#nextToProcess - conv.firstProcessed;
-    if (transcript !== undefined && transcript !== null) {
-      conv.recognized = true;
-      // Words the recognizer finds in a window without voice activity are noise, not a reply.
-      const voiced = spoke || (audio?.speechSegments.length ?? 0) > 0;
-      if (voiced && transcript.text.trim() !== "") {
-        conv.texts.push(transcript.text.trim());
-        conv.replyAtMs ??= this.#sinceStart();
-      }
-    }
-    if (spoke && audio) {
-      if (conv.latencyMs === null)
-        conv.latencyMs = Math.max(0, (audio.speechSegments[0]?.startMs ?? 0) + (waited - 1) * 1000);
-      conv.speechWindows += 1;
-      conv.silentAfterSpeech = 0;
-      conv.speechMs += audio.speechRatio * audio.durationMs;
-      conv.pauses += Math.max(0, audio.speechSegments.length - 1);
-    } else if (conv.speechWindows > 0) {
-      // A lost window (shed under load, or failed) is no evidence of silence: it counts a quarter,
-      // so load does not cut a reply short but an outage still ends it after 8 lost windows.
-      conv.silentAfterSpeech += features === null ? 0.25 : 1;
-    }
-    if (
-      (conv.speechWindows > 0 && conv.silentAfterSpeech >= REPLY_END_SILENT_WINDOWS) ||
-      (conv.speechWindows === 0 && waited >= NO_REPLY_WINDOWS)
-    ) {
-      await this.#finishConversation(conv);
-    }
-  }
-
-  /**
-   * Chooses the conversation outcome with the offline condition language (conversation.ts),
-   * records the reply in the transcript and as a turn for the conversation analyzer. Without
-   * a recognizer (TOKENIZER_ASR=none, or it failed) only `no_reply` and the fallback are
-   * decidable; intent and content conditions are skipped, never guessed.
-   */
-  async #finishConversation(conv: ConversationState): Promise<void> {
-    this.#conversation = null;
-    const whole = conv.recognized && conv.speechWindows > 0 ? await this.#transcribeReply(conv) : null;
-    zeroize(...conv.audio);
-    conv.audio = [];
-    if (this.#state?.phase !== "running") return; // the session ended while the reply was transcribed
-    const reply: ConversationReply = {
-      spoke: conv.speechWindows > 0,
-      text: whole ?? conv.texts.join(" "),
-      recognized: conv.recognized,
-    };
-    this.#repetition ??= new AnswerRepetition(this.env, this.#state.config);
-    const repetition =
-      reply.recognized && !conv.node.noReplyNeeded ? await this.#repetition.check(reply.text) : null;
-    if (this.#state?.phase !== "running") return;
-    if (reply.text !== "") {
-      this.#transcript.push({
-        nodeId: conv.node.id,
-        speaker: "user",
-        text: reply.text,
-        atMs: conv.replyAtMs ?? this.#sinceStart(),
-        ...(repetition?.repeated ? { flags: [REPEATED_FLAG] } : {}),
-      });
-    }
-    const outcome =
-      chooseOutcome(
-        conv.node.outcomes,
-        reply,
-        this.#state?.config ?? { metadata: {}, providedData: {} },
-        conv.node.noReplyNeeded,
-      ) ?? "fallback";
-    if (!conv.node.noReplyNeeded) {
-      // An informational prompt expects no answer: it is not a turn of the dialogue.
-      this.#turns.push({
-        latencyMs: conv.latencyMs,
-        speechMs: conv.speechMs,
-        pauses: conv.pauses,
-        words: conv.recognized ? words(reply.text).length : null,
-        evasive: isEvasive(reply, outcome),
-        ...(repetition ? { repeated: repetition.repeated } : {}),
-      });
-    }
-    const followUp = conv.node.followUp;
-    if (
-      followUp &&
-      !conv.followUpAsked &&
-      followUpDue(followUp, conv.node.outcomes, reply, outcome, repetition?.repeated)
-    ) {
-      // Adaptive follow-up: ask once more, then decide the conditions on that reply.
-      this.#ask(conv.node, followUp.prompt, true);
-      return;
-    }
-    await this.#advance(conv.node, outcome);
-  }
-
-  /**
-   * The reply's audio transcribed as one utterance (its windows were transcribed one second at
-   * a time, which can cut a word in two). Null when there is none or the tokenizer fails: the
-   * per-window text stands.
-   */
-  async #transcribeReply(conv: ConversationState): Promise<string | null> {
-    const state = this.#state;
-    if (!state || conv.audio.length === 0) return null;
-    const durationMs = (conv.audioBytes / 2 / 16_000) * 1000;
-    try {
-      const reply = await tokenizeWindow(
-        this.#residency.target(this.env, state.config),
-        // A copy: tokenizeWindow's body is zeroized, the chunks by the caller.
-        {
-          seq: this.#nextToProcess,
-          startMs: 0,
-          endMs: durationMs,
-          frames: [],
-          audio: { tsMs: 0, chunks: conv.audio },
-          bytes: conv.audioBytes,
-        },
-        false,
-        {},
-      );
-      const text = reply.transcript?.text.trim() ?? null;
-      return text === "" ? null : text;
-    } catch {
-      return null;
-    }
   }
 
   async #progressFaceWait(wait: FaceWaitState, index: number): Promise<void> {
@@ -725,8 +512,7 @@ export class SessionObject extends DurableObject<Env> {
     state.phase = "finishing";
     await this.#save();
     this.#liveness = null;
-    if (this.#conversation) zeroize(...this.#conversation.audio);
-    this.#conversation = null;
+    this.#conversation.stop();
     this.#faceWait = null;
     this.#probe.clear();
     // Tokenize what is still buffered, then wait for windows in flight (bounded by their timeout).
@@ -746,10 +532,10 @@ export class SessionObject extends DurableObject<Env> {
         device: this.#device,
         network: state.config.network,
         behavior: this.#behavior,
-        turns: this.#turns,
-        transcript: this.#transcript,
-        answerDigests: this.#repetition?.answers ?? [],
-        repetitionFailures: this.#repetition?.failures ?? 0,
+        turns: this.#conversation.turns,
+        transcript: this.#conversation.transcript,
+        answerDigests: this.#conversation.answerDigests,
+        repetitionFailures: this.#conversation.repetitionFailures,
         sessionSeconds: (Date.now() - state.startedAt) / 1000,
         tokenizerFailures: this.#tokenizerFailures,
         shedWindows: this.#shedWindows,
