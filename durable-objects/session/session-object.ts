@@ -11,24 +11,12 @@
  * (platform-notes). RPC-first (house-style 6): `begin`, `cancel`; `fetch` only upgrades.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { z } from "zod";
-import type { BehaviorSignals, DeviceSignals, WindowFeatures, WindowTranscript } from "../../lib/features.ts";
+import type { WindowFeatures, WindowTranscript } from "../../lib/features.ts";
 import { type FlowNode, outcomesOf } from "../../lib/flow.ts";
 import { DEFAULT_POLICY } from "../../lib/fusion.ts";
-import { mulawToPcm16le } from "../../lib/g711.ts";
 import { assertPlacement } from "../../lib/residency.ts";
-import { zeroize } from "../../lib/tokenizer-batch.ts";
-import {
-  AudioFormat,
-  ClientMessageSchema,
-  CloseCode,
-  type CloseCodeValue,
-  decodeMedia,
-  LIMITS,
-  MediaKind,
-  PROTOCOL,
-  type ServerMessage,
-} from "../../lib/widget-protocol.ts";
+import { CloseCode, type CloseCodeValue, PROTOCOL, type ServerMessage } from "../../lib/widget-protocol.ts";
+import { ClientMessages } from "./client-messages.ts";
 import { completeSession, type Ending } from "./completion.ts";
 import { ConversationNode } from "./conversation-node.ts";
 import { DeferredAnalysis } from "./deferred-analysis.ts";
@@ -72,8 +60,6 @@ export class SessionObject extends DurableObject<Env> {
   #tokenizerFailures = 0;
   /** windows dropped unsent because the tokenizer was behind (backpressure) */
   #shedWindows = 0;
-  #device: DeviceSignals | null = null;
-  #behavior: BehaviorSignals | null = null;
   #liveness: LivenessState | null = null;
   /** the conversation node, the report's transcript and the dialogue's turns */
   readonly #conversation = new ConversationNode({
@@ -89,9 +75,19 @@ export class SessionObject extends DurableObject<Env> {
   /** fingerprints of a recognition node's windows (recognition.ts); memory only */
   #probe = new RecognitionProbe();
   #lastActivity = Date.now();
-  #tokens: number = LIMITS.messageBurst;
-  #tokensAt = Date.now();
-  #lastSeq = { [MediaKind.video]: -1, [MediaKind.audio]: -1 } as Record<number, number>;
+  /** the widget's messages: rate limit, validation, media decoding (client-messages.ts) */
+  readonly #messages = new ClientMessages({
+    running: () => this.#state?.phase === "running",
+    touch: () => {
+      this.#lastActivity = Date.now();
+    },
+    send: (message) => this.#send(message),
+    fail: (code, errorCode, message) => this.#fail(code, errorCode, message),
+    assembler: this.#assembler,
+    dispatch: (window) => this.#dispatch(window),
+    currentNode: () => this.#currentNode(),
+    advance: (node, outcome) => this.#advance(node, outcome),
+  });
   #ending: Promise<void> | null = null;
   /** an end whose outcome could not be recorded yet, retried by the alarm */
   #retryEnding: { ending: Ending; closeCode: CloseCodeValue | null } | null = null;
@@ -175,9 +171,9 @@ export class SessionObject extends DurableObject<Env> {
     (socket as WebSocket & { binaryType: string }).binaryType = "arraybuffer";
     this.#socket = socket;
     socket.addEventListener("message", (event) => {
-      this.#onMessage(event.data).catch(() =>
-        this.#fail(CloseCode.internal, "ERR_INTERNAL", "internal error"),
-      );
+      this.#messages
+        .receive(event.data)
+        .catch(() => this.#fail(CloseCode.internal, "ERR_INTERNAL", "internal error"));
     });
     socket.addEventListener("close", () => {
       this.#socket = null;
@@ -253,88 +249,6 @@ export class SessionObject extends DurableObject<Env> {
     this.#send({ type: "error", code: errorCode, message });
     const reason = code === CloseCode.internal ? "error" : "protocol_error";
     this.#end({ status: "incomplete", reason }, code).catch(() => undefined);
-  }
-
-  #takeToken(): boolean {
-    const now = Date.now();
-    this.#tokens = Math.min(
-      LIMITS.messageBurst,
-      this.#tokens + ((now - this.#tokensAt) / 1000) * LIMITS.messagesPerSecond,
-    );
-    this.#tokensAt = now;
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
-    return true;
-  }
-
-  async #onMessage(data: string | ArrayBuffer): Promise<void> {
-    const state = this.#state;
-    if (state?.phase !== "running") return;
-    this.#lastActivity = Date.now();
-    if (!this.#takeToken()) return this.#fail(CloseCode.rateExceeded, "ERR_WS_RATE", "message rate exceeded");
-    if (typeof data === "string") {
-      // UTF-8 bytes, not UTF-16 units: a string of N units is at most 3N bytes.
-      if (
-        data.length > LIMITS.maxControlMessageBytes ||
-        new TextEncoder().encode(data).byteLength > LIMITS.maxControlMessageBytes
-      )
-        return this.#fail(CloseCode.tooLarge, "ERR_WS_TOO_LARGE", "control message too large");
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(data);
-      } catch {
-        return this.#fail(CloseCode.malformed, "ERR_WS_MALFORMED", "control message is not JSON");
-      }
-      const message = ClientMessageSchema.safeParse(parsed);
-      if (!message.success)
-        return this.#fail(CloseCode.malformed, "ERR_WS_MALFORMED", "unknown or invalid control message");
-      return this.#onControl(message.data);
-    }
-    if (data.byteLength > LIMITS.maxMediaMessageBytes)
-      return this.#fail(CloseCode.tooLarge, "ERR_WS_TOO_LARGE", "media message too large");
-    const media = decodeMedia(data);
-    if (!media.ok) return this.#fail(CloseCode.malformed, "ERR_WS_MALFORMED", media.reason);
-    const last = this.#lastSeq[media.header.kind] ?? -1;
-    if (media.header.seq <= last)
-      return this.#fail(CloseCode.protocolOrder, "ERR_WS_ORDER", "sequence numbers must increase");
-    this.#lastSeq[media.header.kind] = media.header.seq;
-    // µ-law audio is expanded to PCM16 here, so the tokenizer sees one audio format.
-    const mulaw = media.header.kind === MediaKind.audio && media.header.format === AudioFormat.mulaw16k;
-    const payload = mulaw ? mulawToPcm16le(media.payload) : media.payload;
-    const { closed, dropped } = this.#assembler.add(media.header, payload);
-    if (mulaw) zeroize(payload);
-    if (dropped) this.#send({ type: "slow_down", droppedFrames: this.#assembler.droppedFrames });
-    for (const window of closed) this.#dispatch(window);
-  }
-
-  async #onControl(message: z.infer<typeof ClientMessageSchema>): Promise<void> {
-    const node = this.#currentNode();
-    switch (message.type) {
-      case "hello":
-        this.#device = message.device;
-        return;
-      case "signals":
-        this.#behavior = message.behavior;
-        return;
-      case "ping":
-        this.#send({ type: "pong" });
-        return;
-      case "permissions":
-        if (node?.type !== "permissions")
-          return this.#fail(CloseCode.protocolOrder, "ERR_WS_ORDER", "no permissions step is active");
-        return this.#advance(
-          node,
-          (!node.camera || message.camera) && (!node.microphone || message.microphone) ? "granted" : "denied",
-        );
-      case "email":
-        if (node?.type !== "enter_email")
-          return this.#fail(CloseCode.protocolOrder, "ERR_WS_ORDER", "no email step is active");
-        return this.#advance(node, "entered");
-      case "cancel_step":
-        if (node?.type !== "enter_email")
-          return this.#fail(CloseCode.protocolOrder, "ERR_WS_ORDER", "this step cannot be cancelled");
-        return this.#advance(node, "cancelled");
-    }
   }
 
   #currentNode(): FlowNode | undefined {
@@ -529,9 +443,9 @@ export class SessionObject extends DurableObject<Env> {
       await completeSession(this.env, state, ending, {
         windows: this.#windows,
         challenges: this.#challengeStats,
-        device: this.#device,
+        device: this.#messages.device,
         network: state.config.network,
-        behavior: this.#behavior,
+        behavior: this.#messages.behavior,
         turns: this.#conversation.turns,
         transcript: this.#conversation.transcript,
         answerDigests: this.#conversation.answerDigests,
