@@ -13,11 +13,10 @@
 import { DurableObject } from "cloudflare:workers";
 import type { WindowFeatures, WindowTranscript } from "../../lib/features.ts";
 import { type FlowNode, outcomesOf } from "../../lib/flow.ts";
-import { DEFAULT_POLICY } from "../../lib/fusion.ts";
 import { assertPlacement } from "../../lib/residency.ts";
 import { CloseCode, type CloseCodeValue, PROTOCOL, type ServerMessage } from "../../lib/widget-protocol.ts";
 import { ClientMessages } from "./client-messages.ts";
-import { completeSession, type Ending } from "./completion.ts";
+import type { Ending } from "./completion.ts";
 import { ConversationNode } from "./conversation-node.ts";
 import { DeferredAnalysis } from "./deferred-analysis.ts";
 import {
@@ -30,6 +29,7 @@ import {
 import { evaluateDataValidation, isUsableWindow } from "./node-logic.ts";
 import { RecognitionProbe } from "./recognition.ts";
 import { ResidencyLedger } from "./residency-ledger.ts";
+import { SessionEnding } from "./session-ending.ts";
 import { type Persisted, type SessionConfig, SessionConfigSchema, SessionStore } from "./session-state.ts";
 import { TokenizerError, tokenizeWindow } from "./tokenizer-client.ts";
 import { type MediaWindow, WindowAssembler } from "./window-assembler.ts";
@@ -40,8 +40,6 @@ interface FaceWaitState {
   firstProcessed: number;
 }
 
-/** Longest wait between attempts to record a session's end while D1 or the key service is down. */
-const COMPLETION_RETRY_MAX_MS = 60_000;
 /** Tokenizer requests in flight per session; more would only queue at the service. */
 const MAX_INFLIGHT_WINDOWS = 2;
 
@@ -88,10 +86,6 @@ export class SessionObject extends DurableObject<Env> {
     currentNode: () => this.#currentNode(),
     advance: (node, outcome) => this.#advance(node, outcome),
   });
-  #ending: Promise<void> | null = null;
-  /** an end whose outcome could not be recorded yet, retried by the alarm */
-  #retryEnding: { ending: Ending; closeCode: CloseCodeValue | null } | null = null;
-  #completionRetries = 0;
   #challengeStats = { issued: 0, passed: 0 };
   /** which region tokenized this session's windows (data residency) */
   #residency = new ResidencyLedger();
@@ -111,6 +105,61 @@ export class SessionObject extends DurableObject<Env> {
     },
     finishNode: (node, outcome) => this.#finishNode(node, outcome),
   };
+
+  /** the session's end, its completion retries and the alarm (session-ending.ts) */
+  readonly #ending = new SessionEnding({
+    env: this.env,
+    storage: this.ctx.storage,
+    store: this.#store,
+    connected: () => this.#socket !== null,
+    lastActivity: () => this.#lastActivity,
+    stopNodes: () => {
+      this.#liveness = null;
+      this.#conversation.stop();
+      this.#faceWait = null;
+      this.#probe.clear();
+    },
+    settleWindows: async () => {
+      const last = this.#assembler.flush();
+      if (last) this.#dispatch(last);
+      await this.#deferred?.release(
+        (w) => this.#dispatch(w),
+        () => [...this.#inflight.values()],
+        MAX_INFLIGHT_WINDOWS,
+      );
+      await Promise.allSettled([...this.#inflight.values()]);
+      this.#assembler.discard();
+    },
+    evidence: (state) => ({
+      windows: this.#windows,
+      challenges: this.#challengeStats,
+      device: this.#messages.device,
+      network: state.config.network,
+      behavior: this.#messages.behavior,
+      turns: this.#conversation.turns,
+      transcript: this.#conversation.transcript,
+      answerDigests: this.#conversation.answerDigests,
+      repetitionFailures: this.#conversation.repetitionFailures,
+      sessionSeconds: (Date.now() - state.startedAt) / 1000,
+      tokenizerFailures: this.#tokenizerFailures,
+      shedWindows: this.#shedWindows,
+      residency: this.#residency.report(this.ctx.id, this.env, state.config),
+    }),
+    forgetWindows: () => {
+      this.#windows = [];
+    },
+    send: (message) => this.#send(message),
+    closeSocket: (code, reason) => {
+      if (code !== null) {
+        try {
+          this.#socket?.close(code, reason);
+        } catch {
+          // already closed
+        }
+      }
+      this.#socket = null;
+    },
+  });
 
   get #state(): Persisted | null {
     return this.#store.current;
@@ -139,7 +188,7 @@ export class SessionObject extends DurableObject<Env> {
       startedAt: Date.now(),
     };
     await this.#save();
-    await this.#armAlarm();
+    await this.#ending.armAlarm();
   }
 
   /** Ends a running session on the integrator's request (POST /v1/sessions/{id}/cancel). */
@@ -199,41 +248,7 @@ export class SessionObject extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    const state = await this.#load();
-    if (!state || state.phase === "done") return;
-    if (this.#retryEnding) {
-      // A previous end could not be recorded: retry it as it was (after an eviction the memory
-      // is gone and the branches below end the session `interrupted` instead).
-      const { ending, closeCode } = this.#retryEnding;
-      this.#retryEnding = null;
-      await this.#end(ending, closeCode);
-      return;
-    }
-    const now = Date.now();
-    if (now >= state.config.expiresAt) {
-      await this.#end({ status: "incomplete", reason: "expired" }, CloseCode.sessionEnded);
-      return;
-    }
-    if (!this.#socket && state.phase !== "waiting") {
-      // Evicted or disconnected: the media and features are gone with the memory.
-      await this.#end({ status: "incomplete", reason: this.#ending ? "error" : "interrupted" }, null);
-      return;
-    }
-    if (now - this.#lastActivity >= this.#idleMs()) {
-      await this.#end({ status: "incomplete", reason: "timeout" }, CloseCode.idleTimeout);
-      return;
-    }
-    await this.#armAlarm();
-  }
-
-  #idleMs(): number {
-    return Number(this.env.IDLE_TIMEOUT_SECONDS) * 1000;
-  }
-
-  async #armAlarm(): Promise<void> {
-    const state = this.#state;
-    if (!state) return;
-    await this.ctx.storage.setAlarm(Math.min(state.config.expiresAt, this.#lastActivity + this.#idleMs()));
+    await this.#ending.alarm();
   }
 
   #send(message: ServerMessage): void {
@@ -414,79 +429,7 @@ export class SessionObject extends DurableObject<Env> {
     await this.#advance(node, outcome);
   }
 
-  /** Ends the session once, whatever asks first (flow end, alarm, cancel, fault, disconnect). */
   #end(ending: Ending, closeCode: CloseCodeValue | null): Promise<void> {
-    this.#ending ??= this.#runEnd(ending, closeCode);
-    return this.#ending;
-  }
-
-  async #runEnd(ending: Ending, closeCode: CloseCodeValue | null): Promise<void> {
-    const state = await this.#load();
-    if (!state || state.phase === "done") return;
-    state.phase = "finishing";
-    await this.#save();
-    this.#liveness = null;
-    this.#conversation.stop();
-    this.#faceWait = null;
-    this.#probe.clear();
-    // Tokenize what is still buffered, then wait for windows in flight (bounded by their timeout).
-    const last = this.#assembler.flush();
-    if (last) this.#dispatch(last);
-    await this.#deferred?.release(
-      (w) => this.#dispatch(w),
-      () => [...this.#inflight.values()],
-      MAX_INFLIGHT_WINDOWS,
-    );
-    await Promise.allSettled([...this.#inflight.values()]);
-    this.#assembler.discard();
-    try {
-      await completeSession(this.env, state, ending, {
-        windows: this.#windows,
-        challenges: this.#challengeStats,
-        device: this.#messages.device,
-        network: state.config.network,
-        behavior: this.#messages.behavior,
-        turns: this.#conversation.turns,
-        transcript: this.#conversation.transcript,
-        answerDigests: this.#conversation.answerDigests,
-        repetitionFailures: this.#conversation.repetitionFailures,
-        sessionSeconds: (Date.now() - state.startedAt) / 1000,
-        tokenizerFailures: this.#tokenizerFailures,
-        shedWindows: this.#shedWindows,
-        residency: this.#residency.report(this.ctx.id, this.env, state.config),
-        recordRetries: this.#completionRetries,
-        policy: state.config.thresholds
-          ? { ...DEFAULT_POLICY, thresholds: state.config.thresholds }
-          : DEFAULT_POLICY,
-      });
-    } catch {
-      // The outcome could not be recorded (D1 or the key service behind field encryption is
-      // unreachable). Deleting the state now would leave the session `in_progress` forever with
-      // no event: keep it (phase `finishing`) and retry from the alarm, with backoff
-      // (docs/reliability.md). No detail is logged: errors may quote request data.
-      console.error("session end: outcome not recorded, retrying from the alarm");
-      this.#completionRetries += 1;
-      this.#retryEnding = { ending, closeCode };
-      this.#ending = null;
-      await this.ctx.storage.setAlarm(
-        Date.now() + Math.min(COMPLETION_RETRY_MAX_MS, 1000 * 2 ** this.#completionRetries),
-      );
-      return;
-    }
-    this.#windows = [];
-    state.phase = "done";
-    // Nothing of the session stays in the DO once D1 has the outcome (product-spec §7);
-    // the in-memory phase keeps refusing late calls until the object is evicted.
-    await this.ctx.storage.deleteAlarm();
-    await this.ctx.storage.deleteAll();
-    this.#send({ type: "complete", status: ending.status, reason: ending.reason });
-    if (closeCode !== null) {
-      try {
-        this.#socket?.close(closeCode, ending.reason ?? "complete");
-      } catch {
-        // already closed
-      }
-    }
-    this.#socket = null;
+    return this.#ending.end(ending, closeCode);
   }
 }
