@@ -10,6 +10,7 @@ import type { WindowFeatures } from "../../lib/features.ts";
 import type { FlowNode } from "../../lib/flow.ts";
 import type { ChallengeAction, ServerMessage } from "../../lib/widget-protocol.ts";
 import { analyzerBindings, callAnalyzer } from "./analyzer-fanout.ts";
+import { FACE_WAIT_WINDOWS } from "./face-wait-node.ts";
 import {
   CHALLENGE_RESPONSE_WINDOWS,
   drawChallenges,
@@ -18,9 +19,6 @@ import {
   windowAnswersChallenge,
 } from "./node-logic.ts";
 import { livenessSlice } from "./slices.ts";
-
-/** A recognition or camera node waits this long for a face before `no_face`. */
-export const FACE_WAIT_WINDOWS = 10;
 
 type LivenessNodeSpec = Extract<FlowNode, { type: "liveness" }>;
 

@@ -20,25 +20,24 @@ import type { Ending } from "./completion.ts";
 import { ConversationNode } from "./conversation-node.ts";
 import { DeferredAnalysis } from "./deferred-analysis.ts";
 import {
-  FACE_WAIT_WINDOWS,
+  type FaceWaitContext,
+  type FaceWaitState,
+  progressFaceWait,
+  startFaceWait,
+} from "./face-wait-node.ts";
+import {
   type LivenessContext,
   type LivenessState,
   progressLiveness,
   startLiveness,
 } from "./liveness-node.ts";
-import { evaluateDataValidation, isUsableWindow } from "./node-logic.ts";
+import { evaluateDataValidation } from "./node-logic.ts";
 import { RecognitionProbe } from "./recognition.ts";
 import { ResidencyLedger } from "./residency-ledger.ts";
 import { SessionEnding } from "./session-ending.ts";
 import { type Persisted, type SessionConfig, SessionConfigSchema, SessionStore } from "./session-state.ts";
 import { TokenizerError, tokenizeWindow } from "./tokenizer-client.ts";
 import { type MediaWindow, WindowAssembler } from "./window-assembler.ts";
-
-interface FaceWaitState {
-  node: FlowNode;
-  firstWindow: number;
-  firstProcessed: number;
-}
 
 /** Tokenizer requests in flight per session; more would only queue at the service. */
 const MAX_INFLIGHT_WINDOWS = 2;
@@ -92,11 +91,14 @@ export class SessionObject extends DurableObject<Env> {
   /** bench baseline only (ANALYSIS_MODE = "deferred"): windows held until the end; null = streaming */
   #deferred = DeferredAnalysis.fromEnv(this.env);
 
-  readonly #livenessContext: LivenessContext = {
+  /** what the liveness and face-wait nodes read and call back */
+  readonly #nodeContext: LivenessContext & FaceWaitContext = {
     env: this.env,
     send: (message) => this.#send(message),
+    config: () => this.#state?.config,
     windows: () => this.#windows,
     processed: () => this.#nextToProcess,
+    probe: this.#probe,
     countChallenges: (issued, passed) => {
       this.#challengeStats = {
         issued: this.#challengeStats.issued + issued,
@@ -346,9 +348,9 @@ export class SessionObject extends DurableObject<Env> {
   async #onWindow(features: WindowFeatures | null, transcript?: WindowTranscript | null): Promise<void> {
     if (this.#state?.phase !== "running") return;
     const index = this.#windows.length;
-    if (this.#liveness) await progressLiveness(this.#livenessContext, this.#liveness, index);
+    if (this.#liveness) await progressLiveness(this.#nodeContext, this.#liveness, index);
     await this.#conversation.progress(features, transcript);
-    if (this.#faceWait) await this.#progressFaceWait(this.#faceWait, index);
+    if (this.#faceWait) await progressFaceWait(this.#nodeContext, this.#faceWait, index);
   }
 
   async #enter(node: FlowNode): Promise<void> {
@@ -376,14 +378,13 @@ export class SessionObject extends DurableObject<Env> {
         this.#send({ type: "node", nodeId: node.id, nodeType: "enter_email", prompt: node.prompt });
         return;
       case "liveness":
-        this.#liveness = startLiveness(this.#livenessContext, node);
+        this.#liveness = startLiveness(this.#nodeContext, node);
         return;
       case "conversation":
         return this.#conversation.start(node);
       case "recognition":
       case "face_compare":
-        this.#faceWait = { node, firstWindow: this.#windows.length, firstProcessed: this.#nextToProcess };
-        this.#send({ type: "node", nodeId: node.id, nodeType: node.type });
+        this.#faceWait = startFaceWait(this.#nodeContext, node);
         return;
     }
   }
@@ -400,27 +401,6 @@ export class SessionObject extends DurableObject<Env> {
       return;
     }
     await this.#enter(next);
-  }
-
-  async #progressFaceWait(wait: FaceWaitState, index: number): Promise<void> {
-    const config = this.#state?.config;
-    if (wait.node.type === "recognition" && config) {
-      const ctx = { ...config, nodeId: wait.node.id };
-      const outcome = await this.#probe.progress(
-        this.env,
-        ctx,
-        wait.firstProcessed,
-        this.#nextToProcess,
-        FACE_WAIT_WINDOWS,
-      );
-      return outcome ? this.#finishNode(wait.node, outcome) : undefined;
-    }
-    const nodeWindows = this.#windows.slice(wait.firstWindow, index);
-    const faces = nodeWindows.filter(isUsableWindow).length;
-    // face_compare has no tokenized reference to compare with yet.
-    if (faces >= 2) return this.#finishNode(wait.node, "unavailable");
-    if (this.#nextToProcess - wait.firstProcessed >= FACE_WAIT_WINDOWS)
-      return this.#finishNode(wait.node, "unavailable");
   }
 
   async #finishNode(node: FlowNode, outcome: string): Promise<void> {
