@@ -9,6 +9,12 @@
  * timings) so an alarm after an eviction can still end the session (product-spec §7). The
  * WebSocket uses the non-hibernating `accept()`: hibernation would drop the in-memory buffer
  * (platform-notes). RPC-first (house-style 6): `begin`, `cancel`; `fetch` only upgrades.
+ *
+ * This class is the orchestrator: the RPC methods, the upgrade, the flow's node transitions
+ * and the wiring. The parts live beside it, each given an explicit context: session-state.ts
+ * (persisted state), client-messages.ts (inbound messages), window-pipeline.ts (tokenization
+ * and in-order processing), liveness-node.ts, conversation-node.ts, face-wait-node.ts, and
+ * session-ending.ts (the end, its retries and the alarm).
  */
 import { DurableObject } from "cloudflare:workers";
 import type { WindowFeatures, WindowTranscript } from "../../lib/features.ts";
@@ -36,35 +42,21 @@ import { RecognitionProbe } from "./recognition.ts";
 import { ResidencyLedger } from "./residency-ledger.ts";
 import { SessionEnding } from "./session-ending.ts";
 import { type Persisted, type SessionConfig, SessionConfigSchema, SessionStore } from "./session-state.ts";
-import { TokenizerError, tokenizeWindow } from "./tokenizer-client.ts";
-import { type MediaWindow, WindowAssembler } from "./window-assembler.ts";
-
-/** Tokenizer requests in flight per session; more would only queue at the service. */
-const MAX_INFLIGHT_WINDOWS = 2;
+import { WindowAssembler } from "./window-assembler.ts";
+import { WindowPipeline } from "./window-pipeline.ts";
 
 export class SessionObject extends DurableObject<Env> {
   #store = new SessionStore(this.ctx.storage);
   #socket: WebSocket | null = null;
   #assembler = new WindowAssembler();
-  /** tokenized windows, in sequence order; memory only */
-  #windows: WindowFeatures[] = [];
-  #inflight = new Map<number, Promise<void>>();
-  #pendingResults = new Map<number, WindowFeatures | null>();
-  /** transcripts of windows sent with `transcribe` (conversation nodes), until drained */
-  #pendingTranscripts = new Map<number, WindowTranscript | null>();
-  #nextToProcess = 0;
-  #draining: Promise<void> = Promise.resolve();
-  #tokenizerFailures = 0;
-  /** windows dropped unsent because the tokenizer was behind (backpressure) */
-  #shedWindows = 0;
   #liveness: LivenessState | null = null;
   /** the conversation node, the report's transcript and the dialogue's turns */
   readonly #conversation = new ConversationNode({
     env: this.env,
     send: (message) => this.#send(message),
     state: () => this.#state,
-    windowCount: () => this.#windows.length,
-    processed: () => this.#nextToProcess,
+    windowCount: () => this.#pipeline.windows.length,
+    processed: () => this.#pipeline.processed,
     target: (config) => this.#residency.target(this.env, config),
     advance: (node, outcome) => this.#advance(node, outcome),
   });
@@ -81,7 +73,7 @@ export class SessionObject extends DurableObject<Env> {
     send: (message) => this.#send(message),
     fail: (code, errorCode, message) => this.#fail(code, errorCode, message),
     assembler: this.#assembler,
-    dispatch: (window) => this.#dispatch(window),
+    dispatch: (window) => this.#pipeline.dispatch(window),
     currentNode: () => this.#currentNode(),
     advance: (node, outcome) => this.#advance(node, outcome),
   });
@@ -90,14 +82,28 @@ export class SessionObject extends DurableObject<Env> {
   #residency = new ResidencyLedger();
   /** bench baseline only (ANALYSIS_MODE = "deferred"): windows held until the end; null = streaming */
   #deferred = DeferredAnalysis.fromEnv(this.env);
+  /** windows to the tokenizer and their features, in order, to the nodes (window-pipeline.ts) */
+  readonly #pipeline = new WindowPipeline({
+    env: this.env,
+    config: () => this.#state?.config,
+    assembler: this.#assembler,
+    deferred: this.#deferred,
+    residency: this.#residency,
+    probe: this.#probe,
+    captureReply: (window) => this.#conversation.captureReply(window),
+    wantFingerprint: () => ["recognition", "face_compare"].includes(this.#currentNode()?.type ?? ""),
+    send: (message) => this.#send(message),
+    fail: (code, errorCode, message) => this.#fail(code, errorCode, message),
+    onWindow: (features, transcript) => this.#onWindow(features, transcript),
+  });
 
   /** what the liveness and face-wait nodes read and call back */
   readonly #nodeContext: LivenessContext & FaceWaitContext = {
     env: this.env,
     send: (message) => this.#send(message),
     config: () => this.#state?.config,
-    windows: () => this.#windows,
-    processed: () => this.#nextToProcess,
+    windows: () => this.#pipeline.windows,
+    processed: () => this.#pipeline.processed,
     probe: this.#probe,
     countChallenges: (issued, passed) => {
       this.#challengeStats = {
@@ -121,19 +127,9 @@ export class SessionObject extends DurableObject<Env> {
       this.#faceWait = null;
       this.#probe.clear();
     },
-    settleWindows: async () => {
-      const last = this.#assembler.flush();
-      if (last) this.#dispatch(last);
-      await this.#deferred?.release(
-        (w) => this.#dispatch(w),
-        () => [...this.#inflight.values()],
-        MAX_INFLIGHT_WINDOWS,
-      );
-      await Promise.allSettled([...this.#inflight.values()]);
-      this.#assembler.discard();
-    },
+    settleWindows: () => this.#pipeline.settle(),
     evidence: (state) => ({
-      windows: this.#windows,
+      windows: this.#pipeline.windows,
       challenges: this.#challengeStats,
       device: this.#messages.device,
       network: state.config.network,
@@ -143,13 +139,11 @@ export class SessionObject extends DurableObject<Env> {
       answerDigests: this.#conversation.answerDigests,
       repetitionFailures: this.#conversation.repetitionFailures,
       sessionSeconds: (Date.now() - state.startedAt) / 1000,
-      tokenizerFailures: this.#tokenizerFailures,
-      shedWindows: this.#shedWindows,
+      tokenizerFailures: this.#pipeline.tokenizerFailures,
+      shedWindows: this.#pipeline.shedWindows,
       residency: this.#residency.report(this.ctx.id, this.env, state.config),
     }),
-    forgetWindows: () => {
-      this.#windows = [];
-    },
+    forgetWindows: () => this.#pipeline.forget(),
     send: (message) => this.#send(message),
     closeSocket: (code, reason) => {
       if (code !== null) {
@@ -273,81 +267,9 @@ export class SessionObject extends DurableObject<Env> {
     return this.#state?.config.flow.find((n) => n.id === id);
   }
 
-  /** Sends a closed window to the tokenizer, at most MAX_INFLIGHT_WINDOWS at once. */
-  #dispatch(window: MediaWindow): void {
-    const state = this.#state;
-    if (!state) return;
-    // While a conversation node waits for a reply, its windows are also transcribed; the reply's
-    // audio is copied first, so a window shed below still reaches the whole-reply transcription.
-    const listening = this.#conversation.captureReply(window);
-    if (this.#deferred?.hold(window)) return;
-    if (this.#inflight.size >= MAX_INFLIGHT_WINDOWS) {
-      // The tokenizer is behind: shed this window rather than buffer without bound.
-      this.#assembler.release(window);
-      this.#shedWindows += 1;
-      this.#pendingResults.set(window.seq, null);
-      this.#send({ type: "slow_down", droppedFrames: this.#assembler.droppedFrames });
-      void this.#drainResults();
-      return;
-    }
-    const wantFingerprint = ["recognition", "face_compare"].includes(this.#currentNode()?.type ?? "");
-    const transcribe = listening ? {} : undefined;
-    const task = tokenizeWindow(
-      this.#residency.target(this.env, state.config),
-      window,
-      wantFingerprint,
-      transcribe,
-    )
-      .then((reply) => {
-        this.#residency.tokenized(reply);
-        if (reply.transcript !== undefined) this.#pendingTranscripts.set(window.seq, reply.transcript);
-        this.#probe.add(window.seq, reply.fingerprint);
-        this.#pendingResults.set(window.seq, reply.features);
-      })
-      .catch((error: unknown) => {
-        // The window is lost, not the session: fusion reports the degradation (tokenizerFailures).
-        this.#tokenizerFailures += 1;
-        this.#residency.failed(error);
-        this.#pendingResults.set(window.seq, null);
-        if (!(error instanceof TokenizerError)) console.error("tokenize: unexpected failure");
-      })
-      .finally(() => {
-        this.#assembler.release(window);
-        this.#inflight.delete(window.seq);
-      })
-      .then(() => {
-        // Not awaited: the session's end waits for tokenization, and the drain may itself be
-        // what ends the session.
-        void this.#drainResults();
-      });
-    this.#inflight.set(window.seq, task);
-  }
-
-  /**
-   * Processes tokenized windows strictly in sequence order, one at a time: drains are chained,
-   * so a node decision that awaits an analyzer finishes before the next window is looked at.
-   */
-  #drainResults(): Promise<void> {
-    this.#draining = this.#draining
-      .then(async () => {
-        while (this.#pendingResults.has(this.#nextToProcess)) {
-          const features = this.#pendingResults.get(this.#nextToProcess) ?? null;
-          const transcript = this.#pendingTranscripts.get(this.#nextToProcess);
-          this.#pendingResults.delete(this.#nextToProcess);
-          this.#pendingTranscripts.delete(this.#nextToProcess);
-          this.#nextToProcess += 1;
-          if (features) this.#windows.push(features);
-          await this.#onWindow(features, transcript);
-        }
-      })
-      // A bug here must end the session in a defined state, not wedge the chain.
-      .catch(() => this.#fail(CloseCode.internal, "ERR_INTERNAL", "internal error"));
-    return this.#draining;
-  }
-
   async #onWindow(features: WindowFeatures | null, transcript?: WindowTranscript | null): Promise<void> {
     if (this.#state?.phase !== "running") return;
-    const index = this.#windows.length;
+    const index = this.#pipeline.windows.length;
     if (this.#liveness) await progressLiveness(this.#nodeContext, this.#liveness, index);
     await this.#conversation.progress(features, transcript);
     if (this.#faceWait) await progressFaceWait(this.#nodeContext, this.#faceWait, index);
