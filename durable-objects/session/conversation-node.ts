@@ -88,6 +88,11 @@ export class ConversationNode {
     this.#ctx = ctx;
   }
 
+  /** a conversation node is waiting for (or listening to) a reply */
+  get active(): boolean {
+    return this.#current !== null;
+  }
+
   get transcript(): Report["transcript"] {
     return this.#transcript;
   }

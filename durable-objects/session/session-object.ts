@@ -271,7 +271,7 @@ export class SessionObject extends DurableObject<Env> {
     if (this.#state?.phase !== "running") return;
     const index = this.#pipeline.windows.length;
     if (this.#liveness) await progressLiveness(this.#nodeContext, this.#liveness, index);
-    await this.#conversation.progress(features, transcript);
+    if (this.#conversation.active) await this.#conversation.progress(features, transcript);
     if (this.#faceWait) await progressFaceWait(this.#nodeContext, this.#faceWait, index);
   }
 
