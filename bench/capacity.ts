@@ -5,7 +5,7 @@
  *
  * Frame → features is timed from outside the DO: a window closes when the first sample of the
  * next one arrives (window-assembler.ts), and during a liveness step the DO sends one `progress`
- * message per window it has processed, tokenized or shed, in order (session-object.ts). So for
+ * message per window it has processed, tokenized or shed, in order (window-pipeline.ts, liveness-node.ts). So for
  * window w: progress[w].at − (time the next window's first sample was sent). The last 200 ms
  * frame interval of the window is not counted: no design can analyse a window before it ends.
  * A window is dropped when the DO sheds it or a frame (`slow_down`), or when its features have

@@ -13,7 +13,7 @@ import { BATCH_CONTENT_TYPE } from "../../lib/tokenizer-batch.ts";
 import type { DevCerts } from "../../scripts/lib/dev-certs.ts";
 import { sleep } from "./measure.ts";
 
-/** As durable-objects/session/session-object.ts MAX_INFLIGHT_WINDOWS. */
+/** As durable-objects/session/window-pipeline.ts MAX_INFLIGHT_WINDOWS. */
 export const MAX_INFLIGHT = 2;
 /** As durable-objects/session/tokenizer-client.ts TOKENIZE_TIMEOUT_MS. */
 export const TIMEOUT_MS = 10_000;

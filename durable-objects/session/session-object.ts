@@ -9,189 +9,164 @@
  * timings) so an alarm after an eviction can still end the session (product-spec §7). The
  * WebSocket uses the non-hibernating `accept()`: hibernation would drop the in-memory buffer
  * (platform-notes). RPC-first (house-style 6): `begin`, `cancel`; `fetch` only upgrades.
+ *
+ * This class is the orchestrator: the RPC methods, the upgrade, the flow's node transitions
+ * and the wiring. The parts live beside it, each given an explicit context: session-state.ts
+ * (persisted state), client-messages.ts (inbound messages), window-pipeline.ts (tokenization
+ * and in-order processing), liveness-node.ts, conversation-node.ts, face-wait-node.ts, and
+ * session-ending.ts (the end, its retries and the alarm).
  */
 import { DurableObject } from "cloudflare:workers";
-import { z } from "zod";
-import { AnalyzerInputSchemas } from "../../lib/analyzer-contract.ts";
-import type { Report } from "../../lib/api-schemas.ts";
-import type { BehaviorSignals, DeviceSignals, WindowFeatures, WindowTranscript } from "../../lib/features.ts";
-import { NetworkSignalsSchema } from "../../lib/features.ts";
-import { type FlowNode, FlowSchema, outcomesOf } from "../../lib/flow.ts";
-import { DEFAULT_POLICY } from "../../lib/fusion.ts";
-import { mulawToPcm16le } from "../../lib/g711.ts";
+import type { WindowFeatures, WindowTranscript } from "../../lib/features.ts";
+import { type FlowNode, outcomesOf } from "../../lib/flow.ts";
 import { assertPlacement } from "../../lib/residency.ts";
-import { zeroize } from "../../lib/tokenizer-batch.ts";
-import {
-  AudioFormat,
-  type ChallengeAction,
-  ClientMessageSchema,
-  CloseCode,
-  type CloseCodeValue,
-  decodeMedia,
-  LIMITS,
-  MediaKind,
-  PROTOCOL,
-  type ServerMessage,
-} from "../../lib/widget-protocol.ts";
-import { analyzerBindings, callAnalyzer } from "./analyzer-fanout.ts";
-import { AnswerRepetition, REPEATED_FLAG } from "./answer-repetition.ts";
-import { completeSession, type Ending } from "./completion.ts";
-import {
-  type ConversationReply,
-  chooseOutcome,
-  followUpDue,
-  isEvasive,
-  renderPrompt,
-  words,
-} from "./conversation.ts";
+import { CloseCode, type CloseCodeValue, PROTOCOL, type ServerMessage } from "../../lib/widget-protocol.ts";
+import { ClientMessages } from "./client-messages.ts";
+import type { Ending } from "./completion.ts";
+import { ConversationNode } from "./conversation-node.ts";
 import { DeferredAnalysis } from "./deferred-analysis.ts";
 import {
-  CHALLENGE_RESPONSE_WINDOWS,
-  drawChallenges,
-  evaluateDataValidation,
-  isUsableWindow,
-  livenessOutcome,
-  windowAnswersChallenge,
-} from "./node-logic.ts";
+  type FaceWaitContext,
+  type FaceWaitState,
+  progressFaceWait,
+  startFaceWait,
+} from "./face-wait-node.ts";
+import {
+  type LivenessContext,
+  type LivenessState,
+  progressLiveness,
+  startLiveness,
+} from "./liveness-node.ts";
+import { evaluateDataValidation } from "./node-logic.ts";
 import { RecognitionProbe } from "./recognition.ts";
 import { ResidencyLedger } from "./residency-ledger.ts";
-import { type ConversationTurn, livenessSlice } from "./slices.ts";
-import { TokenizerError, tokenizeWindow } from "./tokenizer-client.ts";
-import { type MediaWindow, WindowAssembler } from "./window-assembler.ts";
-
-export const SessionConfigSchema = z.object({
-  sessionId: z.string(),
-  tenantId: z.string(),
-  zone: z.enum(["eu", "us"]),
-  locale: z.string(),
-  flow: FlowSchema,
-  metadata: z.record(z.string(), z.unknown()),
-  providedData: z.record(z.string(), z.unknown()),
-  expiresAt: z.number(),
-  network: NetworkSignalsSchema,
-  /** the tenant's decision thresholds (GET|PUT /v1/settings); the policy's defaults otherwise */
-  thresholds: z.object({ review: z.number(), reject: z.number() }).nullable(),
-});
-export type SessionConfig = z.infer<typeof SessionConfigSchema>;
-
-const VisitSchema = z.object({ id: z.string(), type: z.string(), outcome: z.string(), at: z.number() });
-export type Visit = z.infer<typeof VisitSchema>;
-
-const PersistedSchema = z.object({
-  config: SessionConfigSchema,
-  phase: z.enum(["waiting", "running", "finishing", "done"]),
-  currentNodeId: z.string().nullable(),
-  visits: z.array(VisitSchema),
-  startedAt: z.number(),
-});
-type Persisted = z.infer<typeof PersistedSchema>;
-
-interface LivenessState {
-  node: Extract<FlowNode, { type: "liveness" }>;
-  firstWindow: number;
-  /** windows processed (tokenized or lost) when the node began: its clock */
-  firstProcessed: number;
-  challenges: ChallengeAction[];
-  /** window index at which each issued challenge was shown, and whether it was answered */
-  issued: { at: number; passed: boolean }[];
-  deciding: boolean;
-}
-
-interface ConversationState {
-  node: Extract<FlowNode, { type: "conversation" }>;
-  firstWindow: number;
-  firstProcessed: number;
-  speechWindows: number;
-  silentAfterSpeech: number;
-  latencyMs: number | null;
-  speechMs: number;
-  pauses: number;
-  /** recognised text of the reply's windows, in order */
-  texts: string[];
-  /** a recognizer answered for at least one of the reply's windows */
-  recognized: boolean;
-  /** ms since the session began when the reply's first recognised words arrived */
-  replyAtMs: number | null;
-  /** this reply answers the node's follow-up question (asked at most once) */
-  followUpAsked: boolean;
-  /**
-   * Copies of the reply's PCM (memory only, at most MAX_REPLY_AUDIO_BYTES), transcribed once
-   * more as one utterance when the reply ends — words cut by a window boundary are then heard
-   * whole — and zeroized right after (or when the session ends first).
-   */
-  audio: Uint8Array[];
-  audioBytes: number;
-}
-
-interface FaceWaitState {
-  node: FlowNode;
-  firstWindow: number;
-  firstProcessed: number;
-}
-
-/** Windows without speech after which a conversation reply is considered finished. */
-const REPLY_END_SILENT_WINDOWS = 2;
-/** Windows to wait for a reply before `no_reply`. */
-const NO_REPLY_WINDOWS = 8;
-/** A recognition or camera node waits this long for a face before `no_face`. */
-const FACE_WAIT_WINDOWS = 10;
-/** Reply audio kept for the whole-reply transcription: 20 s of 16 kHz PCM16. */
-const MAX_REPLY_AUDIO_BYTES = 20 * 16_000 * 2;
-/** Longest wait between attempts to record a session's end while D1 or the key service is down. */
-const COMPLETION_RETRY_MAX_MS = 60_000;
-/** Tokenizer requests in flight per session; more would only queue at the service. */
-const MAX_INFLIGHT_WINDOWS = 2;
+import { SessionEnding } from "./session-ending.ts";
+import { type Persisted, type SessionConfig, SessionConfigSchema, SessionStore } from "./session-state.ts";
+import { WindowAssembler } from "./window-assembler.ts";
+import { WindowPipeline } from "./window-pipeline.ts";
 
 export class SessionObject extends DurableObject<Env> {
-  #state: Persisted | null = null;
+  #store = new SessionStore(this.ctx.storage);
   #socket: WebSocket | null = null;
   #assembler = new WindowAssembler();
-  /** tokenized windows, in sequence order; memory only */
-  #windows: WindowFeatures[] = [];
-  #inflight = new Map<number, Promise<void>>();
-  #pendingResults = new Map<number, WindowFeatures | null>();
-  /** transcripts of windows sent with `transcribe` (conversation nodes), until drained */
-  #pendingTranscripts = new Map<number, WindowTranscript | null>();
-  /** the report's transcript (product-spec §5): prompts as shown, replies as recognised */
-  #transcript: Report["transcript"] = [];
-  #nextToProcess = 0;
-  #draining: Promise<void> = Promise.resolve();
-  #tokenizerFailures = 0;
-  /** windows dropped unsent because the tokenizer was behind (backpressure) */
-  #shedWindows = 0;
-  #device: DeviceSignals | null = null;
-  #behavior: BehaviorSignals | null = null;
-  #turns: ConversationTurn[] = [];
   #liveness: LivenessState | null = null;
-  #conversation: ConversationState | null = null;
+  /** the conversation node, the report's transcript and the dialogue's turns */
+  readonly #conversation = new ConversationNode({
+    env: this.env,
+    send: (message) => this.#send(message),
+    state: () => this.#state,
+    windowCount: () => this.#pipeline.windows.length,
+    processed: () => this.#pipeline.processed,
+    target: (config) => this.#residency.target(this.env, config),
+    advance: (node, outcome) => this.#advance(node, outcome),
+  });
   #faceWait: FaceWaitState | null = null;
   /** fingerprints of a recognition node's windows (recognition.ts); memory only */
   #probe = new RecognitionProbe();
   #lastActivity = Date.now();
-  #tokens: number = LIMITS.messageBurst;
-  #tokensAt = Date.now();
-  #lastSeq = { [MediaKind.video]: -1, [MediaKind.audio]: -1 } as Record<number, number>;
-  #ending: Promise<void> | null = null;
-  /** an end whose outcome could not be recorded yet, retried by the alarm */
-  #retryEnding: { ending: Ending; closeCode: CloseCodeValue | null } | null = null;
-  #completionRetries = 0;
+  /** the widget's messages: rate limit, validation, media decoding (client-messages.ts) */
+  readonly #messages = new ClientMessages({
+    running: () => this.#state?.phase === "running",
+    touch: () => {
+      this.#lastActivity = Date.now();
+    },
+    send: (message) => this.#send(message),
+    fail: (code, errorCode, message) => this.#fail(code, errorCode, message),
+    assembler: this.#assembler,
+    dispatch: (window) => this.#pipeline.dispatch(window),
+    currentNode: () => this.#currentNode(),
+    advance: (node, outcome) => this.#advance(node, outcome),
+  });
   #challengeStats = { issued: 0, passed: 0 };
   /** which region tokenized this session's windows (data residency) */
   #residency = new ResidencyLedger();
   /** bench baseline only (ANALYSIS_MODE = "deferred"): windows held until the end; null = streaming */
   #deferred = DeferredAnalysis.fromEnv(this.env);
-  /** cross-session repetition of replies (answer-repetition.ts), made on the first reply */
-  #repetition: AnswerRepetition | null = null;
+  /** windows to the tokenizer and their features, in order, to the nodes (window-pipeline.ts) */
+  readonly #pipeline = new WindowPipeline({
+    env: this.env,
+    config: () => this.#state?.config,
+    assembler: this.#assembler,
+    deferred: this.#deferred,
+    residency: this.#residency,
+    probe: this.#probe,
+    captureReply: (window) => this.#conversation.captureReply(window),
+    wantFingerprint: () => ["recognition", "face_compare"].includes(this.#currentNode()?.type ?? ""),
+    send: (message) => this.#send(message),
+    fail: (code, errorCode, message) => this.#fail(code, errorCode, message),
+    onWindow: (features, transcript) => this.#onWindow(features, transcript),
+  });
 
-  async #load(): Promise<Persisted | null> {
-    if (this.#state) return this.#state;
-    const raw = await this.ctx.storage.get("state");
-    this.#state = raw === undefined ? null : PersistedSchema.parse(raw);
-    return this.#state;
+  /** what the liveness and face-wait nodes read and call back */
+  readonly #nodeContext: LivenessContext & FaceWaitContext = {
+    env: this.env,
+    send: (message) => this.#send(message),
+    config: () => this.#state?.config,
+    windows: () => this.#pipeline.windows,
+    processed: () => this.#pipeline.processed,
+    probe: this.#probe,
+    countChallenges: (issued, passed) => {
+      this.#challengeStats = {
+        issued: this.#challengeStats.issued + issued,
+        passed: this.#challengeStats.passed + passed,
+      };
+    },
+    finishNode: (node, outcome) => this.#finishNode(node, outcome),
+  };
+
+  /** the session's end, its completion retries and the alarm (session-ending.ts) */
+  readonly #ending = new SessionEnding({
+    env: this.env,
+    storage: this.ctx.storage,
+    store: this.#store,
+    connected: () => this.#socket !== null,
+    lastActivity: () => this.#lastActivity,
+    stopNodes: () => {
+      this.#liveness = null;
+      this.#conversation.stop();
+      this.#faceWait = null;
+      this.#probe.clear();
+    },
+    settleWindows: () => this.#pipeline.settle(),
+    evidence: (state) => ({
+      windows: this.#pipeline.windows,
+      challenges: this.#challengeStats,
+      device: this.#messages.device,
+      network: state.config.network,
+      behavior: this.#messages.behavior,
+      turns: this.#conversation.turns,
+      transcript: this.#conversation.transcript,
+      answerDigests: this.#conversation.answerDigests,
+      repetitionFailures: this.#conversation.repetitionFailures,
+      sessionSeconds: (Date.now() - state.startedAt) / 1000,
+      tokenizerFailures: this.#pipeline.tokenizerFailures,
+      shedWindows: this.#pipeline.shedWindows,
+      residency: this.#residency.report(this.ctx.id, this.env, state.config),
+    }),
+    forgetWindows: () => this.#pipeline.forget(),
+    send: (message) => this.#send(message),
+    closeSocket: (code, reason) => {
+      if (code !== null) {
+        try {
+          this.#socket?.close(code, reason);
+        } catch {
+          // already closed
+        }
+      }
+      this.#socket = null;
+    },
+  });
+
+  get #state(): Persisted | null {
+    return this.#store.current;
   }
 
-  async #save(): Promise<void> {
-    if (this.#state) await this.ctx.storage.put("state", this.#state);
+  #load(): Promise<Persisted | null> {
+    return this.#store.load();
+  }
+
+  #save(): Promise<void> {
+    return this.#store.save();
   }
 
   /** Called by the edge once the client secret has been consumed. Idempotent. */
@@ -201,7 +176,7 @@ export class SessionObject extends DurableObject<Env> {
     const parsed = SessionConfigSchema.parse(config);
     // Residency: never run a session in an object outside its zone's jurisdiction.
     assertPlacement(this.ctx.id, this.env, parsed);
-    this.#state = {
+    this.#store.current = {
       config: parsed,
       phase: "waiting",
       currentNodeId: null,
@@ -209,7 +184,7 @@ export class SessionObject extends DurableObject<Env> {
       startedAt: Date.now(),
     };
     await this.#save();
-    await this.#armAlarm();
+    await this.#ending.armAlarm();
   }
 
   /** Ends a running session on the integrator's request (POST /v1/sessions/{id}/cancel). */
@@ -241,9 +216,9 @@ export class SessionObject extends DurableObject<Env> {
     (socket as WebSocket & { binaryType: string }).binaryType = "arraybuffer";
     this.#socket = socket;
     socket.addEventListener("message", (event) => {
-      this.#onMessage(event.data).catch(() =>
-        this.#fail(CloseCode.internal, "ERR_INTERNAL", "internal error"),
-      );
+      this.#messages
+        .receive(event.data)
+        .catch(() => this.#fail(CloseCode.internal, "ERR_INTERNAL", "internal error"));
     });
     socket.addEventListener("close", () => {
       this.#socket = null;
@@ -269,41 +244,7 @@ export class SessionObject extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    const state = await this.#load();
-    if (!state || state.phase === "done") return;
-    if (this.#retryEnding) {
-      // A previous end could not be recorded: retry it as it was (after an eviction the memory
-      // is gone and the branches below end the session `interrupted` instead).
-      const { ending, closeCode } = this.#retryEnding;
-      this.#retryEnding = null;
-      await this.#end(ending, closeCode);
-      return;
-    }
-    const now = Date.now();
-    if (now >= state.config.expiresAt) {
-      await this.#end({ status: "incomplete", reason: "expired" }, CloseCode.sessionEnded);
-      return;
-    }
-    if (!this.#socket && state.phase !== "waiting") {
-      // Evicted or disconnected: the media and features are gone with the memory.
-      await this.#end({ status: "incomplete", reason: this.#ending ? "error" : "interrupted" }, null);
-      return;
-    }
-    if (now - this.#lastActivity >= this.#idleMs()) {
-      await this.#end({ status: "incomplete", reason: "timeout" }, CloseCode.idleTimeout);
-      return;
-    }
-    await this.#armAlarm();
-  }
-
-  #idleMs(): number {
-    return Number(this.env.IDLE_TIMEOUT_SECONDS) * 1000;
-  }
-
-  async #armAlarm(): Promise<void> {
-    const state = this.#state;
-    if (!state) return;
-    await this.ctx.storage.setAlarm(Math.min(state.config.expiresAt, this.#lastActivity + this.#idleMs()));
+    await this.#ending.alarm();
   }
 
   #send(message: ServerMessage): void {
@@ -321,179 +262,17 @@ export class SessionObject extends DurableObject<Env> {
     this.#end({ status: "incomplete", reason }, code).catch(() => undefined);
   }
 
-  #takeToken(): boolean {
-    const now = Date.now();
-    this.#tokens = Math.min(
-      LIMITS.messageBurst,
-      this.#tokens + ((now - this.#tokensAt) / 1000) * LIMITS.messagesPerSecond,
-    );
-    this.#tokensAt = now;
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
-    return true;
-  }
-
-  async #onMessage(data: string | ArrayBuffer): Promise<void> {
-    const state = this.#state;
-    if (state?.phase !== "running") return;
-    this.#lastActivity = Date.now();
-    if (!this.#takeToken()) return this.#fail(CloseCode.rateExceeded, "ERR_WS_RATE", "message rate exceeded");
-    if (typeof data === "string") {
-      // UTF-8 bytes, not UTF-16 units: a string of N units is at most 3N bytes.
-      if (
-        data.length > LIMITS.maxControlMessageBytes ||
-        new TextEncoder().encode(data).byteLength > LIMITS.maxControlMessageBytes
-      )
-        return this.#fail(CloseCode.tooLarge, "ERR_WS_TOO_LARGE", "control message too large");
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(data);
-      } catch {
-        return this.#fail(CloseCode.malformed, "ERR_WS_MALFORMED", "control message is not JSON");
-      }
-      const message = ClientMessageSchema.safeParse(parsed);
-      if (!message.success)
-        return this.#fail(CloseCode.malformed, "ERR_WS_MALFORMED", "unknown or invalid control message");
-      return this.#onControl(message.data);
-    }
-    if (data.byteLength > LIMITS.maxMediaMessageBytes)
-      return this.#fail(CloseCode.tooLarge, "ERR_WS_TOO_LARGE", "media message too large");
-    const media = decodeMedia(data);
-    if (!media.ok) return this.#fail(CloseCode.malformed, "ERR_WS_MALFORMED", media.reason);
-    const last = this.#lastSeq[media.header.kind] ?? -1;
-    if (media.header.seq <= last)
-      return this.#fail(CloseCode.protocolOrder, "ERR_WS_ORDER", "sequence numbers must increase");
-    this.#lastSeq[media.header.kind] = media.header.seq;
-    // µ-law audio is expanded to PCM16 here, so the tokenizer sees one audio format.
-    const mulaw = media.header.kind === MediaKind.audio && media.header.format === AudioFormat.mulaw16k;
-    const payload = mulaw ? mulawToPcm16le(media.payload) : media.payload;
-    const { closed, dropped } = this.#assembler.add(media.header, payload);
-    if (mulaw) zeroize(payload);
-    if (dropped) this.#send({ type: "slow_down", droppedFrames: this.#assembler.droppedFrames });
-    for (const window of closed) this.#dispatch(window);
-  }
-
-  async #onControl(message: z.infer<typeof ClientMessageSchema>): Promise<void> {
-    const node = this.#currentNode();
-    switch (message.type) {
-      case "hello":
-        this.#device = message.device;
-        return;
-      case "signals":
-        this.#behavior = message.behavior;
-        return;
-      case "ping":
-        this.#send({ type: "pong" });
-        return;
-      case "permissions":
-        if (node?.type !== "permissions")
-          return this.#fail(CloseCode.protocolOrder, "ERR_WS_ORDER", "no permissions step is active");
-        return this.#advance(
-          node,
-          (!node.camera || message.camera) && (!node.microphone || message.microphone) ? "granted" : "denied",
-        );
-      case "email":
-        if (node?.type !== "enter_email")
-          return this.#fail(CloseCode.protocolOrder, "ERR_WS_ORDER", "no email step is active");
-        return this.#advance(node, "entered");
-      case "cancel_step":
-        if (node?.type !== "enter_email")
-          return this.#fail(CloseCode.protocolOrder, "ERR_WS_ORDER", "this step cannot be cancelled");
-        return this.#advance(node, "cancelled");
-    }
-  }
-
   #currentNode(): FlowNode | undefined {
     const id = this.#state?.currentNodeId;
     return this.#state?.config.flow.find((n) => n.id === id);
   }
 
-  /** Sends a closed window to the tokenizer, at most MAX_INFLIGHT_WINDOWS at once. */
-  #dispatch(window: MediaWindow): void {
-    const state = this.#state;
-    if (!state) return;
-    // While a conversation node waits for a reply, its windows are also transcribed; the reply's
-    // audio is copied first, so a window shed below still reaches the whole-reply transcription.
-    const listening =
-      this.#conversation && !this.#conversation.node.noReplyNeeded ? this.#conversation : null;
-    if (listening && window.audio) {
-      for (const chunk of window.audio.chunks) {
-        if (listening.audioBytes + chunk.byteLength > MAX_REPLY_AUDIO_BYTES) break;
-        listening.audio.push(chunk.slice());
-        listening.audioBytes += chunk.byteLength;
-      }
-    }
-    if (this.#deferred?.hold(window)) return;
-    if (this.#inflight.size >= MAX_INFLIGHT_WINDOWS) {
-      // The tokenizer is behind: shed this window rather than buffer without bound.
-      this.#assembler.release(window);
-      this.#shedWindows += 1;
-      this.#pendingResults.set(window.seq, null);
-      this.#send({ type: "slow_down", droppedFrames: this.#assembler.droppedFrames });
-      void this.#drainResults();
-      return;
-    }
-    const wantFingerprint = ["recognition", "face_compare"].includes(this.#currentNode()?.type ?? "");
-    const transcribe = listening ? {} : undefined;
-    const task = tokenizeWindow(
-      this.#residency.target(this.env, state.config),
-      window,
-      wantFingerprint,
-      transcribe,
-    )
-      .then((reply) => {
-        this.#residency.tokenized(reply);
-        if (reply.transcript !== undefined) this.#pendingTranscripts.set(window.seq, reply.transcript);
-        this.#probe.add(window.seq, reply.fingerprint);
-        this.#pendingResults.set(window.seq, reply.features);
-      })
-      .catch((error: unknown) => {
-        // The window is lost, not the session: fusion reports the degradation (tokenizerFailures).
-        this.#tokenizerFailures += 1;
-        this.#residency.failed(error);
-        this.#pendingResults.set(window.seq, null);
-        if (!(error instanceof TokenizerError)) console.error("tokenize: unexpected failure");
-      })
-      .finally(() => {
-        this.#assembler.release(window);
-        this.#inflight.delete(window.seq);
-      })
-      .then(() => {
-        // Not awaited: the session's end waits for tokenization, and the drain may itself be
-        // what ends the session.
-        void this.#drainResults();
-      });
-    this.#inflight.set(window.seq, task);
-  }
-
-  /**
-   * Processes tokenized windows strictly in sequence order, one at a time: drains are chained,
-   * so a node decision that awaits an analyzer finishes before the next window is looked at.
-   */
-  #drainResults(): Promise<void> {
-    this.#draining = this.#draining
-      .then(async () => {
-        while (this.#pendingResults.has(this.#nextToProcess)) {
-          const features = this.#pendingResults.get(this.#nextToProcess) ?? null;
-          const transcript = this.#pendingTranscripts.get(this.#nextToProcess);
-          this.#pendingResults.delete(this.#nextToProcess);
-          this.#pendingTranscripts.delete(this.#nextToProcess);
-          this.#nextToProcess += 1;
-          if (features) this.#windows.push(features);
-          await this.#onWindow(features, transcript);
-        }
-      })
-      // A bug here must end the session in a defined state, not wedge the chain.
-      .catch(() => this.#fail(CloseCode.internal, "ERR_INTERNAL", "internal error"));
-    return this.#draining;
-  }
-
   async #onWindow(features: WindowFeatures | null, transcript?: WindowTranscript | null): Promise<void> {
     if (this.#state?.phase !== "running") return;
-    const index = this.#windows.length;
-    if (this.#liveness) await this.#progressLiveness(this.#liveness, index);
-    if (this.#conversation) await this.#progressConversation(this.#conversation, features, transcript);
-    if (this.#faceWait) await this.#progressFaceWait(this.#faceWait, index);
+    const index = this.#pipeline.windows.length;
+    if (this.#liveness) await progressLiveness(this.#nodeContext, this.#liveness, index);
+    if (this.#conversation.active) await this.#conversation.progress(features, transcript);
+    if (this.#faceWait) await progressFaceWait(this.#nodeContext, this.#faceWait, index);
   }
 
   async #enter(node: FlowNode): Promise<void> {
@@ -520,34 +299,14 @@ export class SessionObject extends DurableObject<Env> {
       case "enter_email":
         this.#send({ type: "node", nodeId: node.id, nodeType: "enter_email", prompt: node.prompt });
         return;
-      case "liveness": {
-        const challenges = drawChallenges(node.challenges);
-        this.#liveness = {
-          node,
-          firstWindow: this.#windows.length,
-          firstProcessed: this.#nextToProcess,
-          challenges,
-          issued: [],
-          deciding: false,
-        };
-        this.#send({
-          type: "node",
-          nodeId: node.id,
-          nodeType: "liveness",
-          challenges: challenges.length,
-          minSeconds: node.minSeconds,
-        });
+      case "liveness":
+        this.#liveness = startLiveness(this.#nodeContext, node);
         return;
-      }
-      case "conversation": {
-        const conv = this.#ask(node, node.prompt, false);
-        if (node.noReplyNeeded) return this.#finishConversation(conv);
-        return;
-      }
+      case "conversation":
+        return this.#conversation.start(node);
       case "recognition":
       case "face_compare":
-        this.#faceWait = { node, firstWindow: this.#windows.length, firstProcessed: this.#nextToProcess };
-        this.#send({ type: "node", nodeId: node.id, nodeType: node.type });
+        this.#faceWait = startFaceWait(this.#nodeContext, node);
         return;
     }
   }
@@ -566,343 +325,13 @@ export class SessionObject extends DurableObject<Env> {
     await this.#enter(next);
   }
 
-  async #progressLiveness(live: LivenessState, index: number): Promise<void> {
-    if (live.deciding) return;
-    const nodeWindows = this.#windows.slice(live.firstWindow, index);
-    const usable = nodeWindows.filter(isUsableWindow).length;
-    this.#send({
-      type: "progress",
-      nodeId: live.node.id,
-      usableSeconds: usable,
-      requiredSeconds: live.node.minSeconds,
-    });
-    // Verify the challenge(s) still open against the newest window.
-    const newest = nodeWindows.at(-1);
-    live.issued.forEach((issued, i) => {
-      const action = live.challenges[i];
-      if (
-        !issued.passed &&
-        action &&
-        newest &&
-        index - issued.at <= CHALLENGE_RESPONSE_WINDOWS &&
-        windowAnswersChallenge(action, newest)
-      ) {
-        issued.passed = true;
-      }
-    });
-    // Issue the next challenge after one usable window, then one every response period.
-    const nextChallenge = live.challenges[live.issued.length];
-    const lastIssued = live.issued.at(-1);
-    if (
-      nextChallenge &&
-      usable >= 1 &&
-      (!lastIssued || index - lastIssued.at >= CHALLENGE_RESPONSE_WINDOWS)
-    ) {
-      live.issued.push({ at: index, passed: false });
-      this.#send({
-        type: "challenge",
-        nodeId: live.node.id,
-        index: live.issued.length - 1,
-        action: nextChallenge,
-      });
-    }
-    const challengesDone =
-      live.issued.length === live.challenges.length &&
-      (!lastIssued || live.issued.every((c) => c.passed || index - c.at >= CHALLENGE_RESPONSE_WINDOWS));
-    const maxWindows =
-      live.node.minSeconds + live.challenges.length * CHALLENGE_RESPONSE_WINDOWS + FACE_WAIT_WINDOWS;
-    if (usable >= live.node.minSeconds && challengesDone) return this.#decideLiveness(live, nodeWindows);
-    // The node's clock counts lost windows too, so a tokenizer outage cannot stall it.
-    if (this.#nextToProcess - live.firstProcessed >= maxWindows) {
-      if (usable === 0) return this.#finishNode(live.node, "no_face");
-      return this.#decideLiveness(live, nodeWindows);
-    }
-  }
-
-  async #decideLiveness(live: LivenessState, nodeWindows: WindowFeatures[]): Promise<void> {
-    live.deciding = true;
-    const passed = live.issued.filter((c) => c.passed).length;
-    this.#challengeStats = {
-      issued: this.#challengeStats.issued + live.issued.length,
-      passed: this.#challengeStats.passed + passed,
-    };
-    const input = AnalyzerInputSchemas.liveness.parse(
-      livenessSlice(nodeWindows, { issued: live.issued.length, passed }),
-    );
-    const result = await callAnalyzer(
-      analyzerBindings(this.env).liveness,
-      "liveness",
-      input,
-      Number(this.env.ANALYZER_TIMEOUT_MS),
-    );
-    await this.#finishNode(live.node, livenessOutcome("error" in result ? null : result));
-  }
-
-  /** Shows (and transcribes) a conversation prompt and starts listening for the reply. */
-  #ask(node: ConversationState["node"], template: string, followUpAsked: boolean): ConversationState {
-    const conv: ConversationState = {
-      node,
-      firstWindow: this.#windows.length,
-      firstProcessed: this.#nextToProcess,
-      speechWindows: 0,
-      silentAfterSpeech: 0,
-      latencyMs: null,
-      speechMs: 0,
-      pauses: 0,
-      texts: [],
-      recognized: false,
-      replyAtMs: null,
-      followUpAsked,
-      audio: [],
-      audioBytes: 0,
-    };
-    this.#conversation = conv;
-    const prompt = renderPrompt(template, this.#state?.config ?? { metadata: {}, providedData: {} });
-    this.#transcript.push({ nodeId: node.id, speaker: "prompt", text: prompt, atMs: this.#sinceStart() });
-    this.#send({
-      type: "node",
-      nodeId: node.id,
-      nodeType: "conversation",
-      prompt,
-      noReplyNeeded: node.noReplyNeeded ?? false,
-    });
-    return conv;
-  }
-
-  #sinceStart(): number {
-    return Math.max(0, Date.now() - (this.#state?.startedAt ?? Date.now()));
-  }
-
-  async #progressConversation(
-    conv: ConversationState,
-    features: WindowFeatures | null,
-    transcript: WindowTranscript | null | undefined,
-  ): Promise<void> {
-    const audio = features?.audio;
-    const spoke = audio !== null && audio !== undefined && audio.speechRatio >= 0.1;
-    const waited = this.#nextToProcess - conv.firstProcessed;
-    if (transcript !== undefined && transcript !== null) {
-      conv.recognized = true;
-      // Words the recognizer finds in a window without voice activity are noise, not a reply.
-      const voiced = spoke || (audio?.speechSegments.length ?? 0) > 0;
-      if (voiced && transcript.text.trim() !== "") {
-        conv.texts.push(transcript.text.trim());
-        conv.replyAtMs ??= this.#sinceStart();
-      }
-    }
-    if (spoke && audio) {
-      if (conv.latencyMs === null)
-        conv.latencyMs = Math.max(0, (audio.speechSegments[0]?.startMs ?? 0) + (waited - 1) * 1000);
-      conv.speechWindows += 1;
-      conv.silentAfterSpeech = 0;
-      conv.speechMs += audio.speechRatio * audio.durationMs;
-      conv.pauses += Math.max(0, audio.speechSegments.length - 1);
-    } else if (conv.speechWindows > 0) {
-      // A lost window (shed under load, or failed) is no evidence of silence: it counts a quarter,
-      // so load does not cut a reply short but an outage still ends it after 8 lost windows.
-      conv.silentAfterSpeech += features === null ? 0.25 : 1;
-    }
-    if (
-      (conv.speechWindows > 0 && conv.silentAfterSpeech >= REPLY_END_SILENT_WINDOWS) ||
-      (conv.speechWindows === 0 && waited >= NO_REPLY_WINDOWS)
-    ) {
-      await this.#finishConversation(conv);
-    }
-  }
-
-  /**
-   * Chooses the conversation outcome with the offline condition language (conversation.ts),
-   * records the reply in the transcript and as a turn for the conversation analyzer. Without
-   * a recognizer (TOKENIZER_ASR=none, or it failed) only `no_reply` and the fallback are
-   * decidable; intent and content conditions are skipped, never guessed.
-   */
-  async #finishConversation(conv: ConversationState): Promise<void> {
-    this.#conversation = null;
-    const whole = conv.recognized && conv.speechWindows > 0 ? await this.#transcribeReply(conv) : null;
-    zeroize(...conv.audio);
-    conv.audio = [];
-    if (this.#state?.phase !== "running") return; // the session ended while the reply was transcribed
-    const reply: ConversationReply = {
-      spoke: conv.speechWindows > 0,
-      text: whole ?? conv.texts.join(" "),
-      recognized: conv.recognized,
-    };
-    this.#repetition ??= new AnswerRepetition(this.env, this.#state.config);
-    const repetition =
-      reply.recognized && !conv.node.noReplyNeeded ? await this.#repetition.check(reply.text) : null;
-    if (this.#state?.phase !== "running") return;
-    if (reply.text !== "") {
-      this.#transcript.push({
-        nodeId: conv.node.id,
-        speaker: "user",
-        text: reply.text,
-        atMs: conv.replyAtMs ?? this.#sinceStart(),
-        ...(repetition?.repeated ? { flags: [REPEATED_FLAG] } : {}),
-      });
-    }
-    const outcome =
-      chooseOutcome(
-        conv.node.outcomes,
-        reply,
-        this.#state?.config ?? { metadata: {}, providedData: {} },
-        conv.node.noReplyNeeded,
-      ) ?? "fallback";
-    if (!conv.node.noReplyNeeded) {
-      // An informational prompt expects no answer: it is not a turn of the dialogue.
-      this.#turns.push({
-        latencyMs: conv.latencyMs,
-        speechMs: conv.speechMs,
-        pauses: conv.pauses,
-        words: conv.recognized ? words(reply.text).length : null,
-        evasive: isEvasive(reply, outcome),
-        ...(repetition ? { repeated: repetition.repeated } : {}),
-      });
-    }
-    const followUp = conv.node.followUp;
-    if (
-      followUp &&
-      !conv.followUpAsked &&
-      followUpDue(followUp, conv.node.outcomes, reply, outcome, repetition?.repeated)
-    ) {
-      // Adaptive follow-up: ask once more, then decide the conditions on that reply.
-      this.#ask(conv.node, followUp.prompt, true);
-      return;
-    }
-    await this.#advance(conv.node, outcome);
-  }
-
-  /**
-   * The reply's audio transcribed as one utterance (its windows were transcribed one second at
-   * a time, which can cut a word in two). Null when there is none or the tokenizer fails: the
-   * per-window text stands.
-   */
-  async #transcribeReply(conv: ConversationState): Promise<string | null> {
-    const state = this.#state;
-    if (!state || conv.audio.length === 0) return null;
-    const durationMs = (conv.audioBytes / 2 / 16_000) * 1000;
-    try {
-      const reply = await tokenizeWindow(
-        this.#residency.target(this.env, state.config),
-        // A copy: tokenizeWindow's body is zeroized, the chunks by the caller.
-        {
-          seq: this.#nextToProcess,
-          startMs: 0,
-          endMs: durationMs,
-          frames: [],
-          audio: { tsMs: 0, chunks: conv.audio },
-          bytes: conv.audioBytes,
-        },
-        false,
-        {},
-      );
-      const text = reply.transcript?.text.trim() ?? null;
-      return text === "" ? null : text;
-    } catch {
-      return null;
-    }
-  }
-
-  async #progressFaceWait(wait: FaceWaitState, index: number): Promise<void> {
-    const config = this.#state?.config;
-    if (wait.node.type === "recognition" && config) {
-      const ctx = { ...config, nodeId: wait.node.id };
-      const outcome = await this.#probe.progress(
-        this.env,
-        ctx,
-        wait.firstProcessed,
-        this.#nextToProcess,
-        FACE_WAIT_WINDOWS,
-      );
-      return outcome ? this.#finishNode(wait.node, outcome) : undefined;
-    }
-    const nodeWindows = this.#windows.slice(wait.firstWindow, index);
-    const faces = nodeWindows.filter(isUsableWindow).length;
-    // face_compare has no tokenized reference to compare with yet.
-    if (faces >= 2) return this.#finishNode(wait.node, "unavailable");
-    if (this.#nextToProcess - wait.firstProcessed >= FACE_WAIT_WINDOWS)
-      return this.#finishNode(wait.node, "unavailable");
-  }
-
   async #finishNode(node: FlowNode, outcome: string): Promise<void> {
     if (this.#liveness?.node.id === node.id) this.#liveness = null;
     if (this.#faceWait?.node.id === node.id) this.#faceWait = null;
     await this.#advance(node, outcome);
   }
 
-  /** Ends the session once, whatever asks first (flow end, alarm, cancel, fault, disconnect). */
   #end(ending: Ending, closeCode: CloseCodeValue | null): Promise<void> {
-    this.#ending ??= this.#runEnd(ending, closeCode);
-    return this.#ending;
-  }
-
-  async #runEnd(ending: Ending, closeCode: CloseCodeValue | null): Promise<void> {
-    const state = await this.#load();
-    if (!state || state.phase === "done") return;
-    state.phase = "finishing";
-    await this.#save();
-    this.#liveness = null;
-    if (this.#conversation) zeroize(...this.#conversation.audio);
-    this.#conversation = null;
-    this.#faceWait = null;
-    this.#probe.clear();
-    // Tokenize what is still buffered, then wait for windows in flight (bounded by their timeout).
-    const last = this.#assembler.flush();
-    if (last) this.#dispatch(last);
-    await this.#deferred?.release(
-      (w) => this.#dispatch(w),
-      () => [...this.#inflight.values()],
-      MAX_INFLIGHT_WINDOWS,
-    );
-    await Promise.allSettled([...this.#inflight.values()]);
-    this.#assembler.discard();
-    try {
-      await completeSession(this.env, state, ending, {
-        windows: this.#windows,
-        challenges: this.#challengeStats,
-        device: this.#device,
-        network: state.config.network,
-        behavior: this.#behavior,
-        turns: this.#turns,
-        transcript: this.#transcript,
-        answerDigests: this.#repetition?.answers ?? [],
-        repetitionFailures: this.#repetition?.failures ?? 0,
-        sessionSeconds: (Date.now() - state.startedAt) / 1000,
-        tokenizerFailures: this.#tokenizerFailures,
-        shedWindows: this.#shedWindows,
-        residency: this.#residency.report(this.ctx.id, this.env, state.config),
-        recordRetries: this.#completionRetries,
-        policy: state.config.thresholds
-          ? { ...DEFAULT_POLICY, thresholds: state.config.thresholds }
-          : DEFAULT_POLICY,
-      });
-    } catch {
-      // The outcome could not be recorded (D1 or the key service behind field encryption is
-      // unreachable). Deleting the state now would leave the session `in_progress` forever with
-      // no event: keep it (phase `finishing`) and retry from the alarm, with backoff
-      // (docs/reliability.md). No detail is logged: errors may quote request data.
-      console.error("session end: outcome not recorded, retrying from the alarm");
-      this.#completionRetries += 1;
-      this.#retryEnding = { ending, closeCode };
-      this.#ending = null;
-      await this.ctx.storage.setAlarm(
-        Date.now() + Math.min(COMPLETION_RETRY_MAX_MS, 1000 * 2 ** this.#completionRetries),
-      );
-      return;
-    }
-    this.#windows = [];
-    state.phase = "done";
-    // Nothing of the session stays in the DO once D1 has the outcome (product-spec §7);
-    // the in-memory phase keeps refusing late calls until the object is evicted.
-    await this.ctx.storage.deleteAlarm();
-    await this.ctx.storage.deleteAll();
-    this.#send({ type: "complete", status: ending.status, reason: ending.reason });
-    if (closeCode !== null) {
-      try {
-        this.#socket?.close(closeCode, ending.reason ?? "complete");
-      } catch {
-        // already closed
-      }
-    }
-    this.#socket = null;
+    return this.#ending.end(ending, closeCode);
   }
 }

@@ -9,8 +9,8 @@
  * one-second windows and each goes through the tokenization service's `tokenize()` as a batch;
  * video windows come from video.ts (tokenized by the same service); the reply transcript comes
  * from the service's PocketSphinx recognizer. Conversation turns are reduced from the windows
- * exactly as the session DO does (durable-objects/session/session-object.ts
- * `#progressConversation`, evasiveness by `isEvasive` of conversation.ts), and the five slices are
+ * exactly as the session DO does (durable-objects/session/conversation-node.ts
+ * `ConversationNode.progress`, evasiveness by `isEvasive` of conversation.ts), and the five slices are
  * cut by the DO's own `buildSlices` (durable-objects/session/slices.ts).
  *
  * One deliberate shortcut, to fit the recognizer (≈ 3 s per reply on a 2-core machine) into the
@@ -120,7 +120,7 @@ async function transcriptOf(
   throw new Error(`speech recognition failed three times for ${s.id}`);
 }
 
-/** The DO's turn reduction over one turn's windows (session-object.ts #progressConversation). */
+/** The DO's turn reduction over one turn's windows (conversation-node.ts ConversationNode.progress). */
 function turnOf(windows: WindowFeatures[], text: string, question: number): ConversationTurn {
   let latencyMs: number | null = null;
   let speechMs = 0;
