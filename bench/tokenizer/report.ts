@@ -173,7 +173,7 @@ export function tableRows(r: Results): TableRow[] {
         ? `keeps up (service ${f0(row.serviceCoreUtilisation * 100)} % of a core)`
         : `falls behind: shed ${row.shed}, timed out ${row.failed} of ${row.sent + row.shed}; service ${f0(row.serviceCoreUtilisation * 100)} % of a core — ${
             row.serviceCoreUtilisation >= 0.9
-              ? "saturated (one core per process)"
+              ? "busy (each face worker, TOKENIZER_FACE_WORKERS, can use one core)"
               : `CPU-starved by other work (load ${row.loadAverage}); on an idle core it needs ${f0(row.sessions * service.cpuMsPerFrame * 5)} ms CPU per second`
           }`,
     });

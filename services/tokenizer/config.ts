@@ -10,11 +10,14 @@
  * the service refuses to start unless TOKENIZER_DEV_MODE=1 asks for the in-memory dev key store.
  * Speech recognition (TOKENIZER_ASR) defaults to PocketSphinx when it is installed; `none` (or
  * a missing engine, announced on start) answers `transcript: null`.
+ * The face models run in TOKENIZER_FACE_WORKERS worker threads (default: one per core, from
+ * `os.availableParallelism()`; 0 runs them in the main thread, one frame at a time).
  * Residency (TOKENIZER_ZONES / --zones, comma-separated `eu`, `us`): the zones whose batches
  * this instance tokenizes; a regional host names only its own, so a batch routed to the wrong
  * region is refused (421 ERR_ZONE_NOT_SERVED) instead of processed. Unset means both zones: the
  * one-process development setup (docs/deploy.md makes it mandatory in production).
  */
+import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { type KeystoreConfig, keystoreConfigFromEnv } from "./keys/keystore.ts";
 
@@ -30,6 +33,8 @@ export interface TokenizerConfig {
   faceMaxFrames: number;
   /** of those, frames per window that also run the face descriptor when a fingerprint is wanted */
   fingerprintMaxFrames: number;
+  /** face-model worker threads; 0 = in the main thread (features/face-pool.ts) */
+  faceWorkers: number;
   /** PKCS#11 module, token and PIN (TOKENIZER_PKCS11_*), or the dev-only in-memory store */
   keystore: KeystoreConfig;
   /**
@@ -79,6 +84,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): TokenizerCon
   if (!Number.isInteger(fingerprintMaxFrames) || fingerprintMaxFrames < 1 || fingerprintMaxFrames > 60) {
     throw new ConfigError("TOKENIZER_FINGERPRINT_MAX_FRAMES must be 1..60");
   }
+  const faceWorkers = Number(env.TOKENIZER_FACE_WORKERS ?? String(availableParallelism()));
+  if (!Number.isInteger(faceWorkers) || faceWorkers < 0 || faceWorkers > 64) {
+    throw new ConfigError("TOKENIZER_FACE_WORKERS must be 0..64");
+  }
   const asr = env.TOKENIZER_ASR ?? "auto";
   if (asr !== "pocketsphinx" && asr !== "none" && asr !== "auto") {
     throw new ConfigError("TOKENIZER_ASR must be pocketsphinx or none");
@@ -102,6 +111,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): TokenizerCon
     face,
     faceMaxFrames,
     fingerprintMaxFrames,
+    faceWorkers,
     keystore,
     asr,
     zones,

@@ -11,6 +11,7 @@ import type { SpeechRecognizer } from "./asr/engine.ts";
 import { createPocketSphinxRecognizer, pocketSphinxInstalled } from "./asr/pocketsphinx.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { createHumanFaceEngine } from "./features/face-human.ts";
+import { createFaceWorkerPool, type FaceWorkerPool } from "./features/face-pool.ts";
 import { BioHasher } from "./fingerprint/biohash.ts";
 import { type Keystore, openKeystore } from "./keys/keystore.ts";
 import { createTokenizerServer } from "./server.ts";
@@ -43,13 +44,21 @@ async function main(): Promise<void> {
     );
   }
   let engines: FeatureEngines = defaultEngines;
+  let facePool: FaceWorkerPool | null = null;
   if (config.face === "human") {
     // The default (TOKENIZER_FACE=none opts out): a model that fails to load stops the service
     // rather than silently answering `face: null`.
     try {
+      if (config.faceWorkers > 0) {
+        facePool = await createFaceWorkerPool(
+          config.faceWorkers,
+          config.faceMaxFrames,
+          config.fingerprintMaxFrames,
+        );
+      }
       engines = {
         ...defaultEngines,
-        face: await createHumanFaceEngine(config.faceMaxFrames, config.fingerprintMaxFrames),
+        face: facePool ?? (await createHumanFaceEngine(config.faceMaxFrames, config.fingerprintMaxFrames)),
       };
     } catch (error) {
       const message = error instanceof Error ? error.message : "unknown";
@@ -110,6 +119,7 @@ async function main(): Promise<void> {
       void biohasher
         .dispose()
         .then(() => asr?.close())
+        .then(() => facePool?.close())
         .then(() => keystore.close())
         .finally(() => process.exit(0));
     });

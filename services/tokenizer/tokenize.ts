@@ -1,8 +1,10 @@
 /**
  * One batch in, one `TokenizeReply` out: the heart of "tokenize first, analyze second" (seed,
  * product-spec §7). Frames are decoded one at a time, shown to every frame module, and zeroized
- * in a `finally` before the next is decoded, so at most one frame's pixels exist at once; the
- * audio's float copy is wiped inside `extractAudio`. The request body itself belongs to the
+ * in a `finally` before the next is decoded; a parallel face engine (features/face-pool.ts) takes
+ * its own copy of the pixels to a worker thread, which zeroizes it after the models ran, and
+ * `flush` waits for those frames before the window is finished. The audio's float copy is wiped
+ * inside `extractAudio`. The request body itself belongs to the
  * caller, which zeroizes it. The reply is validated against `TokenizeReplySchema` before it
  * leaves (house-style 4): a reply that breaks the contract is a 500, never a half-truth.
  *
@@ -90,6 +92,8 @@ export async function tokenize(
         if (frame) zeroizeFrame(frame);
       }
     }
+    // A parallel face engine has only started the frames (each on its own copy of the pixels).
+    await face.flush?.();
     const audio = header.audio
       ? extractAudio(
           payload.subarray(header.audio.offset, header.audio.offset + header.audio.length),

@@ -26,9 +26,18 @@ export interface BlockEnergy {
   high: number;
 }
 
+/** Lowest u (and v) of the highest band: u + v ≥ 11 with u, v ≤ 7 needs both ≥ 4. */
+const HIGH_BAND_MIN_INDEX = HIGH_BAND_MIN_INDEX_SUM - (N - 1);
+
 /**
- * Transforms the 8x8 luma block at (bx, by) of a width-wide plane and adds its energies to `out`.
+ * Adds the energies of the 8x8 luma block at (bx, by) of a width-wide plane to `out`.
  * `scratch` must hold 64 values; it is overwritten (it holds pixel-derived data: caller wipes it).
+ *
+ * Only the highest band is transformed. The AC energy comes from Parseval's theorem: the
+ * transform is orthonormal, so Σ F(u,v)² = Σ p(x,y)², and F(0,0) = Σ p / 8, hence
+ * AC = Σ p² − (Σ p)² / 64. That needs the row pass for u ≥ 4 only and 10 column sums, about a
+ * third of the arithmetic of the full transform (bench/README.md "Optimisations"); the result
+ * equals the full transform's up to floating-point rounding.
  */
 export function addBlockEnergy(
   luma: Float32Array,
@@ -38,24 +47,31 @@ export function addBlockEnergy(
   scratch: Float64Array,
   out: BlockEnergy,
 ): void {
-  // rows: tmp[y*8+u] = Σx COS[u,x] p[y,x]
+  let sum = 0;
+  let squares = 0;
+  // rows: tmp[y*8+u] = Σx COS[u,x] p[y,x], for the high-band u only
   for (let y = 0; y < N; y++) {
     const row = (by + y) * width + bx;
-    for (let u = 0; u < N; u++) {
+    for (let x = 0; x < N; x++) {
+      const p = luma[row + x] ?? 0;
+      sum += p;
+      squares += p * p;
+    }
+    for (let u = HIGH_BAND_MIN_INDEX; u < N; u++) {
       let s = 0;
       for (let x = 0; x < N; x++) s += (COS[u * N + x] ?? 0) * (luma[row + x] ?? 0);
       scratch[y * N + u] = s;
     }
   }
-  // columns: F[v,u] = Σy COS[v,y] tmp[y,u]
-  for (let v = 0; v < N; v++) {
-    for (let u = 0; u < N; u++) {
+  // columns: F[v,u] = Σy COS[v,y] tmp[y,u], for u + v in the high band
+  let high = 0;
+  for (let v = HIGH_BAND_MIN_INDEX; v < N; v++) {
+    for (let u = HIGH_BAND_MIN_INDEX_SUM - v; u < N; u++) {
       let s = 0;
       for (let y = 0; y < N; y++) s += (COS[v * N + y] ?? 0) * (scratch[y * N + u] ?? 0);
-      if (u === 0 && v === 0) continue;
-      const e = s * s;
-      out.ac += e;
-      if (u + v >= HIGH_BAND_MIN_INDEX_SUM) out.high += e;
+      high += s * s;
     }
   }
+  out.ac += Math.max(0, squares - (sum * sum) / (N * N));
+  out.high += high;
 }

@@ -21,6 +21,11 @@ export interface FaceFrameModule extends FrameFeatureModule<FaceWindow> {
    * requested). Hands over ownership: the caller zeroizes `vector`. Call after the last frame.
    */
   embedding?(): WindowEmbedding | null;
+  /**
+   * Waits for frames `addFrame` only started (engines that run frames in parallel, face-pool.ts);
+   * the pipeline calls it after the last frame, before `finish` and `embedding`.
+   */
+  flush?(): Promise<void>;
 }
 
 export interface FaceEngine extends FrameFeatureEngine<FaceWindow> {

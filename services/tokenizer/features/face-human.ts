@@ -16,16 +16,17 @@
  * WASM heap is released on dispose but not overwritten — a known gap until the HSM step moves this
  * into a worker that exits per session. CPU: see `docs/deploy.md`; at most
  * TOKENIZER_FACE_MAX_FRAMES (default 8) evenly spaced frames per window run through the models.
+ * The service runs `createFaceObserver` in a pool of worker threads (face-pool.ts) so a window's
+ * frames use every core; `createHumanFaceEngine` is the same code in the calling thread.
  */
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { EmbeddingAccumulator } from "../fingerprint/embedding.ts";
+import { EmbeddingAccumulator, type EmbeddingFrame } from "../fingerprint/embedding.ts";
 import type { FaceEngine, FaceFrameModule, FaceWindowOptions } from "./face-engine.ts";
 import type { Point } from "./face-geometry.ts";
 import { type FaceObservation, FaceWindowAccumulator } from "./face-window.ts";
-import type { DecodedFrame } from "./frame-decode.ts";
 
 interface HumanTensor {
   dispose(): void;
@@ -118,14 +119,33 @@ export function humanConfig(humanPath: string, wasmDir: string): Record<string, 
   };
 }
 
+/** One frame's pixels as the face models take them; `rgb` is owned (and zeroized) by the observer. */
+export interface FaceInput {
+  width: number;
+  height: number;
+  /** interleaved 8-bit RGB, width*height*3 bytes */
+  rgb: Uint8Array;
+}
+
+/** What one frame yields: the geometry for the window, and the descriptor sample when asked. */
+export interface FaceFrameResult {
+  observation: FaceObservation;
+  /** present only when the descriptor ran; its `embedding` is a fresh copy the caller zeroizes */
+  sample: (EmbeddingFrame & { embedding: Float32Array | null }) | null;
+}
+
+export interface FaceObserver {
+  readonly backend: string;
+  /** Runs the models on one frame; zeroizes `input.rgb` and every pixel copy before it returns. */
+  observe(input: FaceInput, embed: boolean): Promise<FaceFrameResult>;
+}
+
 /**
- * `maxFrames`: frames per window through detector + mesh; `embedMaxFrames`: of those, how many
- * also run the descriptor when the window wants a fingerprint.
+ * Loads Human with the tokenizer's configuration in the calling thread. The in-process engine
+ * below holds one; each worker of the pool (face-pool.ts) holds its own, since TFJS state is
+ * per thread.
  */
-export async function createHumanFaceEngine(
-  maxFrames = DEFAULT_FACE_MAX_FRAMES,
-  embedMaxFrames = DEFAULT_FINGERPRINT_MAX_FRAMES,
-): Promise<FaceEngine> {
+export async function createFaceObserver(): Promise<FaceObserver> {
   const require = createRequire(import.meta.url);
   // The exports map's subpaths lack "./" (invalid), and its "node" entry is the tfjs-node build:
   // resolve that entry only to find dist/, then load the WASM build beside it by path.
@@ -135,53 +155,54 @@ export async function createHumanFaceEngine(
   const { Human } = require(humanPath) as { Human: HumanConstructor };
   const human = new Human(humanConfig(humanPath, wasmDir));
   await human.load();
-  const exclusive = serial();
 
   /**
-   * One frame through the models. With `embeddings`, the largest face's descriptor is folded into
-   * that running mean; then Human's descriptor and mesh arrays are wiped in place (Human keeps a
-   * reference to its last result).
+   * One frame through the models. The largest face's descriptor (when asked) is copied out; then
+   * Human's descriptor and mesh arrays are wiped in place (Human keeps a reference to its last
+   * result), as are the caller's pixels and the int32 tensor input.
    */
-  async function observe(
-    frame: DecodedFrame,
-    embeddings: EmbeddingAccumulator | null,
-  ): Promise<FaceObservation> {
+  async function observe(frame: FaceInput, embed: boolean): Promise<FaceFrameResult> {
     const input = new Int32Array(frame.rgb.length);
     let faces: HumanFace[] = [];
     try {
       input.set(frame.rgb);
+      frame.rgb.fill(0);
       const tensor = human.tf.tensor3d(input, [frame.height, frame.width, 3], "int32");
       try {
         // Human merges this into its config for good, so the flag is passed on every call.
-        faces = (await human.detect(tensor, { face: { description: { enabled: embeddings !== null } } }))
-          .face;
+        faces = (await human.detect(tensor, { face: { description: { enabled: embed } } })).face;
       } finally {
         tensor.dispose();
       }
       const sorted = [...faces].sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3]);
       const [largest] = sorted;
-      if (embeddings && largest) {
-        embeddings.add({
-          faceCount: faces.length,
-          faceWidthPx: largest.box[2],
-          yawRad: largest.rotation?.angle.yaw ?? 0,
-          pitchRad: largest.rotation?.angle.pitch ?? 0,
-          embedding: largest.embedding ?? null,
-        });
-      }
+      const sample =
+        embed && largest
+          ? {
+              faceCount: faces.length,
+              faceWidthPx: largest.box[2],
+              yawRad: largest.rotation?.angle.yaw ?? 0,
+              pitchRad: largest.rotation?.angle.pitch ?? 0,
+              embedding: largest.embedding ? Float32Array.from(largest.embedding) : null,
+            }
+          : null;
       return {
-        frameWidth: frame.width,
-        frameHeight: frame.height,
-        faces: sorted.map((f) => ({
-          box: f.box,
-          yawRad: f.rotation?.angle.yaw ?? 0,
-          pitchRad: f.rotation?.angle.pitch ?? 0,
-          // a copy: Human's own arrays are wiped below
-          mesh: f.mesh.map((p) => [p[0], p[1], p[2]] as Point),
-        })),
+        observation: {
+          frameWidth: frame.width,
+          frameHeight: frame.height,
+          faces: sorted.map((f) => ({
+            box: [f.box[0], f.box[1], f.box[2], f.box[3]] as [number, number, number, number],
+            yawRad: f.rotation?.angle.yaw ?? 0,
+            pitchRad: f.rotation?.angle.pitch ?? 0,
+            // a copy: Human's own arrays are wiped below
+            mesh: f.mesh.map((p) => [p[0], p[1], p[2]] as Point),
+          })),
+        },
+        sample,
       };
     } finally {
       input.fill(0);
+      frame.rgb.fill(0);
       for (const f of faces) {
         f.embedding?.fill(0);
         for (const p of f.mesh) p.fill(0);
@@ -189,30 +210,99 @@ export async function createHumanFaceEngine(
     }
   }
 
+  return { backend: human.tf.getBackend(), observe };
+}
+
+/**
+ * The per-window half of a face engine, shared by the in-process engine and the worker pool:
+ * picks the evenly spaced frames, hands each to `run`, and folds the results into the window's
+ * accumulators in capture order. With `parallel`, `addFrame` only starts the frame (the pixels are
+ * copied out synchronously, so the caller may zeroize its frame at once) and `flush` waits for all
+ * of them; otherwise `addFrame` waits, so at most one frame is in flight as before the pool.
+ */
+export function faceWindowModule(
+  frameCount: number,
+  options: FaceWindowOptions | undefined,
+  limits: { maxFrames: number; embedMaxFrames: number; parallel: boolean },
+  run: (input: FaceInput, embed: boolean) => Promise<FaceFrameResult>,
+): FaceFrameModule {
+  const accumulator = new FaceWindowAccumulator();
+  const embeddings = options?.embeddings ? new EmbeddingAccumulator() : null;
+  const analysed = Math.min(frameCount, limits.maxFrames);
+  const pending: Promise<FaceFrameResult>[] = [];
+  let index = 0;
+  let analysedIndex = 0;
+  let disposed = false;
+
+  /** Folds one result in (unless the window is gone) and wipes the descriptor copy either way. */
+  const fold = (result: FaceFrameResult): void => {
+    try {
+      if (disposed) return;
+      accumulator.add(result.observation);
+      if (embeddings && result.sample) embeddings.add(result.sample);
+    } finally {
+      result.sample?.embedding?.fill(0);
+    }
+  };
+
+  async function flush(): Promise<void> {
+    const all = pending.splice(0);
+    // settle every frame first, so a failure leaves no descriptor copy unwiped
+    const settled = await Promise.allSettled(all);
+    let failure: unknown = null;
+    for (const s of settled) {
+      if (s.status === "fulfilled") fold(s.value);
+      else failure ??= s.reason;
+    }
+    if (failure !== null) throw failure;
+  }
+
   return {
-    name: `face:human(${human.tf.getBackend()})`,
-    newWindow(frameCount: number, options?: FaceWindowOptions): FaceFrameModule {
-      const accumulator = new FaceWindowAccumulator();
-      const embeddings = options?.embeddings ? new EmbeddingAccumulator() : null;
-      const analysed = Math.min(frameCount, maxFrames);
-      let index = 0;
-      let analysedIndex = 0;
-      return {
-        async addFrame(frame) {
-          const i = index++;
-          if (!evenlySpaced(i, frameCount, maxFrames)) return;
-          // the descriptor runs on an evenly spaced subset of the analysed frames
-          const k = analysedIndex++;
-          const sink = embeddings && evenlySpaced(k, analysed, embedMaxFrames) ? embeddings : null;
-          accumulator.add(await exclusive(() => observe(frame, sink)));
+    async addFrame(frame) {
+      const i = index++;
+      if (!evenlySpaced(i, frameCount, limits.maxFrames)) return;
+      // the descriptor runs on an evenly spaced subset of the analysed frames
+      const k = analysedIndex++;
+      const embed = embeddings !== null && evenlySpaced(k, analysed, limits.embedMaxFrames);
+      const job = run({ width: frame.width, height: frame.height, rgb: frame.rgb.slice() }, embed);
+      // a window abandoned mid-way (dispose) still wipes what comes back later
+      job.then(
+        (r) => {
+          if (disposed) r.sample?.embedding?.fill(0);
         },
-        finish: () => accumulator.finish(),
-        embedding: () => embeddings?.finish() ?? null,
-        dispose: () => {
-          accumulator.dispose();
-          embeddings?.dispose();
-        },
-      };
+        () => {},
+      );
+      pending.push(job);
+      if (!limits.parallel) await flush();
     },
+    flush,
+    finish: () => accumulator.finish(),
+    embedding: () => embeddings?.finish() ?? null,
+    dispose: () => {
+      disposed = true;
+      pending.length = 0;
+      accumulator.dispose();
+      embeddings?.dispose();
+    },
+  };
+}
+
+/**
+ * The in-process engine: one Human in this thread, frames run one at a time (TOKENIZER_FACE_WORKERS=0).
+ * `maxFrames`: frames per window through detector + mesh; `embedMaxFrames`: of those, how many
+ * also run the descriptor when the window wants a fingerprint.
+ */
+export async function createHumanFaceEngine(
+  maxFrames = DEFAULT_FACE_MAX_FRAMES,
+  embedMaxFrames = DEFAULT_FINGERPRINT_MAX_FRAMES,
+): Promise<FaceEngine> {
+  const observer = await createFaceObserver();
+  const exclusive = serial();
+  const run = (input: FaceInput, embed: boolean): Promise<FaceFrameResult> =>
+    exclusive(() => observer.observe(input, embed));
+  return {
+    name: `face:human(${observer.backend})`,
+    newWindow: (frameCount, options) =>
+      faceWindowModule(frameCount, options, { maxFrames, embedMaxFrames, parallel: false }, run),
   };
 }
