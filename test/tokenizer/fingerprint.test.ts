@@ -208,7 +208,10 @@ describe.skipIf(!media)("keyed face fingerprint (BioHash) through the service", 
 
   it("replies with bits only: no embedding, no extra fields", async () => {
     const { json } = await tokenize(clip("franck", 10).slice(0, 3));
-    expect(Object.keys(json).sort()).toEqual(["features", "fingerprint"]);
+    // `zone` (docs/protocol.md, residency): the region the batch was tokenized for, `null` when the
+    // batch named none — a label, never biometric data
+    expect(Object.keys(json).sort()).toEqual(["features", "fingerprint", "zone"]);
+    expect(json.zone).toBeNull();
     expect(Object.keys(json.fingerprint as object).sort()).toEqual(["bits", "frames", "keyVersion"]);
     expect(JSON.stringify(json).length).toBeLessThan(2048);
     expect(service.stderr()).not.toMatch(/embedding|descriptor/i);
