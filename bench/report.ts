@@ -96,7 +96,7 @@ export function rows(r: BenchResults): Row[] {
       tokOk,
       tokOk
         ? `≤ ${OVERHEAD_TARGET}`
-        : `target ≤ ${OVERHEAD_TARGET}×; per-frame JPEG decode ${f(t.stagesCpuMsPerFrame.decode, 1)} ms + image statistics ${f(t.stagesCpuMsPerFrame.image, 1)} ms + audio ${f(t.stagesCpuMsPerFrame.audio / 5, 1)} ms are outside the model; in process the whole tokenize() is ${f(t.stagesCpuMsPerFrame.tokenize / t.bareCpuMsPerFrame, 2)}× bare, so a service figure far above that is contention on a loaded machine (window ratios ${t.windowRatios.map((x) => x.toFixed(2)).join(", ")})`,
+        : `target ≤ ${OVERHEAD_TARGET}×; per-frame JPEG decode ${f(t.stagesCpuMsPerFrame.decode, 1)} ms + image statistics ${f(t.stagesCpuMsPerFrame.image, 1)} ms + audio ${f(t.stagesCpuMsPerFrame.audio / 5, 1)} ms are outside the model; in process the whole tokenize() is ${f(t.stagesCpuMsPerFrame.tokenize / t.bareCpuMsPerFrame, 2)}× bare, so a service figure far above that is the face workers' warm-up (each runs its first ≈ 15–20 frames up to 2× slower, bench/README.md "Optimisations"; this phase sends 30 frames over the pool) or contention (load above) (window ratios ${t.windowRatios.map((x) => x.toFixed(2)).join(", ")})`,
     ),
   });
   out.push({
@@ -140,7 +140,7 @@ export function rows(r: BenchResults): Row[] {
       capOk,
       capOk
         ? `≥ ${CAPACITY_TARGET}`
-        : `target ≥ ${CAPACITY_TARGET}; one window (5 frames) costs the tokenizer ≈ ${f(perSessionCpu)} ms CPU in one single-threaded process, so even one session keeps it ${f(perSessionCpu / 10)} % busy and a window cannot come back within ${c.boundMs} ms; ${r.machine.logicalCores} cores would carry at most ≈ ${f((r.machine.logicalCores * 1000) / perSessionCpu, 1)} sessions at full use (stopped: ${c.stoppedBecause}); at 1 session the tokenizer got ${f((c.steps[0]?.tokenizerCores ?? Number.NaN) * 100)} % of a core while it needed ${f(perSessionCpu / 10)} %${(c.steps[0]?.tokenizerCores ?? 1) < 0.9 * (perSessionCpu / 1000) ? ": CPU-starved by other work, so these latencies measure the machine" : ""}`,
+        : `target ≥ ${CAPACITY_TARGET}; one window (5 frames) costs the tokenizer ≈ ${f(perSessionCpu)} ms of face-model CPU (one window's frames spread over the face worker pool, one worker per core), so even one session keeps one core ${f(perSessionCpu / 10)} % busy and a window cannot come back within ${c.boundMs} ms; ${r.machine.logicalCores} cores would carry at most ≈ ${f((r.machine.logicalCores * 1000) / perSessionCpu, 1)} sessions at full use (stopped: ${c.stoppedBecause}); at 1 session the tokenizer got ${f((c.steps[0]?.tokenizerCores ?? Number.NaN) * 100)} % of a core while it needed ${f(perSessionCpu / 10)} %${(c.steps[0]?.tokenizerCores ?? 1) < 0.9 * (perSessionCpu / 1000) ? ": it got less CPU than one window needs (other work on the machine — see the load averages — or idle gaps inside the step), so read these latencies with the load" : ""}`,
     ),
   });
   const b = r.bandwidth;
