@@ -27,6 +27,7 @@ import {
   type FieldSlot,
   sealedKeyId,
 } from "./field-encryption.ts";
+import { KeyHandleCache } from "./key-handle-cache.ts";
 import { newId } from "./random.ts";
 
 /** The bindings the key ring needs: the mTLS tokenizer (`Env["TOKENIZER"]`) and its regional base URLs. */
@@ -60,9 +61,7 @@ export interface TenantKeys {
 
 const KMS_TIMEOUT_MS = 5_000;
 /** isolate cache of derived key handles, keyed by key id */
-const CACHE_TTL_MS = 10 * 60_000;
-const CACHE_MAX = 512;
-const cache = new Map<string, { keys: Promise<DerivedKeys>; expiresAt: number }>();
+const cache = new KeyHandleCache<DerivedKeys>({ ttlMs: 10 * 60_000, max: 512 });
 
 const B64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const DataKeyReply = z.object({
@@ -133,34 +132,10 @@ async function derive(keyId: string, raw: Uint8Array): Promise<DerivedKeys> {
   }
 }
 
-/** Caches the (possibly pending) handles, so concurrent uses of one key share one unwrap. */
-function remember(keyId: string, keys: Promise<DerivedKeys>): Promise<DerivedKeys> {
-  keys.catch(() => {
-    if (cache.get(keyId)?.keys === keys) cache.delete(keyId);
-  });
-  cache.delete(keyId);
-  if (cache.size >= CACHE_MAX) {
-    const oldest = cache.keys().next().value;
-    if (oldest !== undefined) cache.delete(oldest);
-  }
-  cache.set(keyId, { keys, expiresAt: Date.now() + CACHE_TTL_MS });
-  return keys;
-}
-
-function cached(keyId: string): Promise<DerivedKeys> | null {
-  const hit = cache.get(keyId);
-  if (!hit) return null;
-  if (hit.expiresAt <= Date.now()) {
-    cache.delete(keyId);
-    return null;
-  }
-  return hit.keys;
-}
-
 function unwrap(env: KmsEnv, row: KeyRow): Promise<DerivedKeys> {
-  const hit = cached(row.keyId);
+  const hit = cache.get(row.keyId);
   if (hit) return hit;
-  return remember(
+  return cache.remember(
     row.keyId,
     (async () => {
       const reply = UnwrapReply.parse(
@@ -207,7 +182,7 @@ export async function createDataKey(
     raw.fill(0);
     return;
   }
-  await remember(keyId, derive(keyId, raw));
+  await cache.remember(keyId, derive(keyId, raw));
 }
 
 /**

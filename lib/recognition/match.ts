@@ -15,6 +15,7 @@
  * recognition product must not make. The probe is the bitwise majority of the node's window
  * templates, which pulls genuine distances down further (each window is an independent draw).
  */
+import { normalisedHamming } from "./hamming.ts";
 
 /** Normalised Hamming distance at or below which two templates are the same person. */
 export const MATCH_THRESHOLD = 0.2;
@@ -32,20 +33,12 @@ function toBase64(bytes: Uint8Array): string {
   return btoa(s);
 }
 
-/** Normalised Hamming distance (0 … 1) of two base64 templates of equal length. */
+/** Normalised Hamming distance (0 … 1) of two base64 templates; 1 (no match) when lengths differ. */
 export function hammingDistance(a: string, b: string): number {
   const x = bytesOf(a);
   const y = bytesOf(b);
   if (x.length !== y.length || x.length === 0) return 1;
-  let differing = 0;
-  for (let i = 0; i < x.length; i++) {
-    let v = (x[i] ?? 0) ^ (y[i] ?? 0);
-    while (v) {
-      v &= v - 1;
-      differing++;
-    }
-  }
-  return differing / (x.length * 8);
+  return normalisedHamming(x, y);
 }
 
 /**

@@ -18,6 +18,7 @@
 import { and, eq } from "drizzle-orm";
 import { z } from "zod";
 import type { FieldKey, FieldSlot } from "../crypto/field-encryption.ts";
+import { KeyHandleCache } from "../crypto/key-handle-cache.ts";
 import { newId } from "../crypto/random.ts";
 import { decodeBase64, type KmsEnv, kms, type TenantKeys } from "../crypto/tenant-keys.ts";
 import type { Db } from "../db/client.ts";
@@ -28,9 +29,7 @@ export type SubjectKeyRow = typeof subjectKeys.$inferSelect;
 type Zone = "eu" | "us";
 
 const KMS_TIMEOUT_MS = 5_000;
-const CACHE_TTL_MS = 10 * 60_000;
-const CACHE_MAX = 4096;
-const cache = new Map<string, { key: Promise<FieldKey>; expiresAt: number }>();
+const cache = new KeyHandleCache<FieldKey>({ ttlMs: 10 * 60_000, max: 4096 });
 
 const B64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const DataKeyReply = z.object({
@@ -71,22 +70,9 @@ async function deriveFingerprintKey(keyId: string, raw: Uint8Array): Promise<Fie
   }
 }
 
-function remember(keyId: string, key: Promise<FieldKey>): Promise<FieldKey> {
-  key.catch(() => {
-    if (cache.get(keyId)?.key === key) cache.delete(keyId);
-  });
-  cache.delete(keyId);
-  if (cache.size >= CACHE_MAX) {
-    const oldest = cache.keys().next().value;
-    if (oldest !== undefined) cache.delete(oldest);
-  }
-  cache.set(keyId, { key, expiresAt: Date.now() + CACHE_TTL_MS });
-  return key;
-}
-
 /** Drops a key from this isolate's cache (after shredding). */
 export function forgetSubjectKey(keyId: string): void {
-  cache.delete(keyId);
+  cache.forget(keyId);
 }
 
 function baseUrl(env: KmsEnv, zone: Zone): string {
@@ -170,7 +156,7 @@ export async function subjectKeyForEnrolment(
     if (!winner) throw new FacetError("ERR_INTERNAL");
     return { row: winner, key: await openSubjectKey(env, keys, winner) };
   }
-  return { row, key: await remember(keyId, deriveFingerprintKey(keyId, raw)) };
+  return { row, key: await cache.remember(keyId, deriveFingerprintKey(keyId, raw)) };
 }
 
 /**
@@ -179,8 +165,8 @@ export async function subjectKeyForEnrolment(
  */
 export function openSubjectKey(env: KmsEnv, keys: TenantKeys, row: SubjectKeyRow): Promise<FieldKey> {
   const hit = cache.get(row.keyId);
-  if (hit && hit.expiresAt > Date.now()) return hit.key;
-  return remember(
+  if (hit) return hit;
+  return cache.remember(
     row.keyId,
     (async () => {
       const wrapped = await keys.open(slotOf(row.keyId), row.wrapped);

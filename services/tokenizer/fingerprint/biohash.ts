@@ -50,6 +50,7 @@
  * the stolen-key distances are to be measured by the evaluation harness, not assumed.
  */
 import { createCipheriv } from "node:crypto";
+import { normalisedHamming } from "../../../lib/recognition/hamming.ts";
 
 /** The HSM operations the fingerprint needs; `services/tokenizer/keys/keystore.ts` implements them. */
 export interface TokenizationKeys {
@@ -132,16 +133,7 @@ export function biohashBits(matrix: Float32Array, embedding: Float32Array, m = B
 export function hammingDistance(a: Uint8Array | string, b: Uint8Array | string): number {
   const x = typeof a === "string" ? new Uint8Array(Buffer.from(a, "base64")) : a;
   const y = typeof b === "string" ? new Uint8Array(Buffer.from(b, "base64")) : b;
-  if (x.length !== y.length || x.length === 0) throw new Error("templates differ in length");
-  let differing = 0;
-  for (let i = 0; i < x.length; i++) {
-    let v = (x[i] ?? 0) ^ (y[i] ?? 0);
-    while (v) {
-      v &= v - 1;
-      differing++;
-    }
-  }
-  return differing / (x.length * 8);
+  return normalisedHamming(x, y);
 }
 
 interface Projection {
