@@ -29,13 +29,10 @@ import { tokenize } from "../../services/tokenizer/tokenize.ts";
 import { LIVENESS_VECTOR, type LivenessSlice } from "../../workers/analyzer-liveness/vector.ts";
 import { REPO } from "../lib/platform.ts";
 import { ensureTestMedia, type TestMedia } from "../lib/test-media.ts";
+import { CORPUS_DIR, FEATURES_FILE, MANIFEST_FILE } from "./paths.ts";
 import { CORPUS_SEED, FRAMES, type PlannedWindow, planCorpus } from "./plan.ts";
 
 const run = promisify(execFile);
-
-export const CORPUS_DIR = join(REPO, ".dev", "corpus");
-export const FEATURES_FILE = join(CORPUS_DIR, "features.jsonl");
-export const MANIFEST_FILE = join(REPO, "docs", "evaluation", "corpus-manifest.json");
 
 /** One line of features.jsonl. */
 export interface CorpusRow {

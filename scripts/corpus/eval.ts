@@ -37,9 +37,9 @@ import { evidenceLines } from "./eval-policy.ts";
 import { EXTRA_SECTIONS } from "./eval-sections.ts";
 import { CLOSING, HEADER, pct, rateCell, SOURCES_TABLE } from "./eval-text.ts";
 import { apcer, auc, bestApcerAtBpcer, bpcer, detPoints, thresholdAtBpcer } from "./metrics.ts";
+import { FEATURES_FILE } from "./paths.ts";
 import { SPECIES, SPLITS, type Split } from "./plan.ts";
 
-const FEATURES_FILE = join(REPO, ".dev", "corpus", "features.jsonl");
 const DOC = join(REPO, "docs", "evaluation.md");
 const PLOT_DIR = join(REPO, "docs", "evaluation");
 const MODEL_DIR = join(REPO, "models", "liveness");
