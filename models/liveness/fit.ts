@@ -8,6 +8,7 @@
 
 import { seededRandom as rng } from "../../scripts/lib/seeded-random.ts";
 import { type LogisticModel, transformed } from "../build-lib.ts";
+import { platt } from "../train-lib.ts";
 
 /** One labelled vector: y = 1 presentation attack, 0 bona fide. */
 export interface Sample {
@@ -131,53 +132,8 @@ export function fitLogistic(
   return { ...probe, mean, std, weight, bias };
 }
 
-/** Strength of the Gaussian prior that keeps Platt's (a, b) near (1, 0); see plattFit. */
+/** Strength of the Gaussian prior that keeps Platt's (a, b) near (1, 0); see models/train-lib.ts `platt`. */
 export const PLATT_PRIOR = 1;
-
-/**
- * Platt scaling (Platt 1999) of raw logits f on held-out samples: fits a, b of σ(a·f + b) by
- * Newton's method on the log loss with Platt's smoothed targets plus a Gaussian prior
- * PLATT_PRIOR·((a − 1)² + b²)/2 — without it a validation split the model separates perfectly
- * drives a to infinity (scores all 0 or 1).
- */
-export function plattFit(
-  f: readonly number[],
-  y: readonly (0 | 1)[],
-  prior = PLATT_PRIOR,
-): { a: number; b: number } {
-  const positives = y.filter((v) => v === 1).length;
-  const negatives = y.length - positives;
-  if (positives === 0 || negatives === 0) throw new Error("calibration needs both classes");
-  const tPos = (positives + 1) / (positives + 2);
-  const tNeg = 1 / (negatives + 2);
-  let a = 1;
-  let b = 0;
-  for (let it = 0; it < 200; it++) {
-    let ga = prior * (a - 1);
-    let gb = prior * b;
-    let haa = prior;
-    let hab = 0;
-    let hbb = prior;
-    for (let k = 0; k < f.length; k++) {
-      const fk = f[k] ?? 0;
-      const p = sigmoid(a * fk + b);
-      const e = p - (y[k] === 1 ? tPos : tNeg);
-      const w = p * (1 - p);
-      ga += e * fk;
-      gb += e;
-      haa += w * fk * fk;
-      hab += w * fk;
-      hbb += w;
-    }
-    const det = haa * hbb - hab * hab;
-    const da = (hbb * ga - hab * gb) / det;
-    const db = (haa * gb - hab * ga) / det;
-    a -= da;
-    b -= db;
-    if (Math.abs(da) + Math.abs(db) < 1e-10) break;
-  }
-  return { a, b };
-}
 
 /** Platt-calibrates a logistic model on held-out samples and folds (a, b) into weight and bias. */
 export function plattCalibrate(
@@ -185,7 +141,7 @@ export function plattCalibrate(
   validation: readonly Sample[],
   prior = PLATT_PRIOR,
 ): { model: LogisticModel; a: number; b: number } {
-  const { a, b } = plattFit(
+  const { a, b } = platt(
     validation.map((s) => logitOf(model, s.x)),
     validation.map((s) => s.y),
     prior,

@@ -21,13 +21,14 @@ import { join } from "node:path";
 import { auc, bpcer, thresholdAtBpcer } from "../../scripts/corpus/metrics.ts";
 import { LIVENESS_VECTOR } from "../../workers/analyzer-liveness/vector.ts";
 import { type LogisticModel, referenceScore } from "../build-lib.ts";
+import { platt } from "../train-lib.ts";
 import {
   balancedLogLoss,
   DEFAULT_OPTIONS,
   fitLogistic,
   logitOf,
+  PLATT_PRIOR,
   plattCalibrate,
-  plattFit,
   type Sample,
   sigmoid,
   type TrainOptions,
@@ -207,9 +208,10 @@ function calibratedScorer(
     return { l2, raw, loss };
   });
   const best = fits.reduce((x, y) => (y.loss < x.loss ? y : x));
-  const { a, b } = plattFit(
+  const { a, b } = platt(
     validation.map((s) => best.raw(s.x)),
     validation.map((s) => s.y),
+    PLATT_PRIOR,
   );
   return { l2: best.l2, score: (x) => sigmoid(a * best.raw(x) + b) };
 }
