@@ -14,7 +14,7 @@
  * Tokenization runs in two child processes (the face engine uses one core each). Options:
  * `--shard i/n` (internal), `--limit N` (first N planned windows, for smoke runs).
  */
-import { execFile, execFileSync, spawn } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -31,6 +31,7 @@ import { REPO } from "../lib/platform.ts";
 import { ensureTestMedia, type TestMedia } from "../lib/test-media.ts";
 import { CORPUS_DIR, FEATURES_FILE, MANIFEST_FILE } from "./paths.ts";
 import { CORPUS_SEED, FRAMES, type PlannedWindow, planCorpus } from "./plan.ts";
+import { runShards } from "./shards.ts";
 
 const run = promisify(execFile);
 
@@ -239,23 +240,7 @@ async function main(): Promise<void> {
   if (process.argv.includes("--frames-only")) return;
 
   const shards = Math.max(1, Math.min(2, cpus().length));
-  const extra = limit > 0 ? ["--limit", String(limit)] : [];
-  await Promise.all(
-    Array.from(
-      { length: shards },
-      (_, i) =>
-        new Promise<void>((ok, fail) => {
-          const child = spawn(
-            process.execPath,
-            [import.meta.filename, "--shard", `${i}/${shards}`, ...extra],
-            {
-              stdio: ["ignore", "inherit", "inherit"],
-            },
-          );
-          child.on("exit", (code) => (code === 0 ? ok() : fail(new Error(`shard ${i} exited ${code}`))));
-        }),
-    ),
-  );
+  await runShards(import.meta.filename, shards, limit, "shard");
   const byId = new Map<string, string>();
   for (let i = 0; i < shards; i++) {
     const file = join(CORPUS_DIR, `features.shard-${i}.jsonl`);

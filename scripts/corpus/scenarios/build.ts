@@ -17,7 +17,6 @@
  * budget: the transcript of a reply is computed once per (voice, answer text) on the clean
  * synthesised answer and reused, instead of on each session's mixed audio.
  */
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -36,6 +35,7 @@ import { ensureTestMedia } from "../../lib/test-media.ts";
 import type { CorpusRow } from "../build.ts";
 import { FEATURES_FILE } from "../paths.ts";
 import { FRAMES } from "../plan.ts";
+import { runShards } from "../shards.ts";
 import { RATE, type SessionAudio, sessionAudio, shape, synthesise } from "./audio.ts";
 import { metadataOf } from "./metadata.ts";
 import {
@@ -313,25 +313,7 @@ export async function buildScenarios(limit = 0): Promise<void> {
   }
   process.stderr.write(`scenarios: video pools in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
   const shards = 2;
-  const extra = limit > 0 ? ["--limit", String(limit)] : [];
-  await Promise.all(
-    Array.from(
-      { length: shards },
-      (_, i) =>
-        new Promise<void>((ok, fail) => {
-          const child = spawn(
-            process.execPath,
-            [import.meta.filename, "--shard", `${i}/${shards}`, ...extra],
-            {
-              stdio: ["ignore", "inherit", "inherit"],
-            },
-          );
-          child.on("exit", (code) =>
-            code === 0 ? ok() : fail(new Error(`scenario shard ${i} exited ${code}`)),
-          );
-        }),
-    ),
-  );
+  await runShards(import.meta.filename, shards, limit, "scenario shard");
   const byId = new Map<string, string>();
   for (let i = 0; i < shards; i++) {
     const file = join(SCENARIO_DIR, `sessions.shard-${i}.jsonl`);
