@@ -154,15 +154,3 @@ export function sealPayload(keys: TenantKeys, deliveryId: string, body: string):
 export function openPayload(keys: TenantKeys, deliveryId: string, sealed: string): Promise<string> {
   return keys.open(payloadSlot(deliveryId), sealed);
 }
-
-/** The session lifecycle events, whose `data` is the session as `GET /v1/sessions/{id}` shows it. */
-export function emitSessionEvent(
-  db: Db,
-  queue: Queue<DeliveryMessage>,
-  keys: TenantKeys,
-  type: "session.created" | "session.started" | "session.completed" | "session.incomplete",
-  session: SessionView,
-  now = Date.now(),
-): Promise<string[]> {
-  return emitEvent(db, queue, keys, type, { session }, { sessionId: session.id, now });
-}

@@ -1,16 +1,18 @@
 /**
- * Transactional outbox for terminal session events (docs/reliability.md "Outbox", product-spec
- * §6: the integrator hears about every session exactly once). The statement that moves a session
- * to `complete` / `incomplete` and the outbox row announcing it go to D1 in one batch, so either
- * both exist or neither does. A dispatcher then turns the row into delivery rows with ids derived
- * from the row (the same `webhook-id`s on every attempt), sends their queue messages and marks the
- * row sent. It runs inline right after the batch (the session DO retries it from its alarm with
- * backoff when it fails) and from the five-minute cron for rows left behind by an evicted object.
+ * Transactional outbox for the session lifecycle events (docs/reliability.md "Outbox",
+ * product-spec §6: the integrator hears about every session exactly once). The statement that
+ * creates, starts or ends a session and the outbox row announcing it go to D1 in one batch, so
+ * either both exist or neither does. A dispatcher then turns the row into delivery rows with ids
+ * derived from the row (the same `webhook-id`s on every attempt), sends their queue messages and
+ * marks the row sent. It runs inline right after the batch (for a terminal event the session DO
+ * retries it from its alarm with backoff) and from the five-minute cron for every row left
+ * pending (a refusing queue, an evicted object).
  * A resend after a partial failure only repeats queue messages for the same delivery ids; the
  * consumer already delivers one id at most once (workers/edge/deliver-webhooks.ts).
  */
 import { and, asc, eq, isNull, lt, sql } from "drizzle-orm";
 import { z } from "zod";
+import type { SessionView } from "./api-schemas.ts";
 import { base64url } from "./crypto/random.ts";
 import { tenantKeys } from "./crypto/tenant-keys.ts";
 import type { Db } from "./db/client.ts";
@@ -19,9 +21,64 @@ import { type DeliveryMessage, enqueueDeliveries, prepareEvent } from "./events.
 import { loadSessionView } from "./sessions/view.ts";
 
 export type TerminalEventType = "session.completed" | "session.incomplete";
+export type LifecycleEventType = "session.created" | "session.started";
 
 /** One terminal event per session, whoever ends it (DO, cancel, expiry): the key enforces it. */
 export const terminalOutboxId = (sessionId: string) => `terminal:${sessionId}`;
+/** One `session.created` and one `session.started` per session. */
+export const createdOutboxId = (sessionId: string) => `created:${sessionId}`;
+export const startedOutboxId = (sessionId: string) => `started:${sessionId}`;
+
+/**
+ * The outbox row of `session.created`, for the batch that inserts the session (the row's
+ * `created_at` is the session's, so the event's timestamp is the creation time).
+ */
+export function recordCreatedEvent(db: Db, session: { id: string; tenantId: string; createdAt: number }) {
+  return db
+    .insert(eventOutbox)
+    .values({
+      id: createdOutboxId(session.id),
+      tenantId: session.tenantId,
+      sessionId: session.id,
+      eventType: "session.created",
+      createdAt: session.createdAt,
+    })
+    .onConflictDoNothing();
+}
+
+/**
+ * The outbox row of `session.started`, for the batch whose conditional UPDATE consumes the client
+ * secret (workers/edge/routes/connect.ts). The session id is not known before that UPDATE, so the
+ * row is an `INSERT … SELECT` matching the session it just started (secret hash, `in_progress`,
+ * `started_at` = the UPDATE's time): a refused secret matches nothing and records nothing.
+ */
+export function recordStartedEvent(db: Db, started: { clientSecretHash: string; startedAt: number }) {
+  return db
+    .insert(eventOutbox)
+    .select(
+      db
+        .select({
+          id: sql<string>`'started:' || ${sessions.id}`.as("id"),
+          tenantId: sessions.tenantId,
+          sessionId: sessions.id,
+          eventType: sql<LifecycleEventType>`'session.started'`.as("event_type"),
+          createdAt: sql<number>`${sessions.startedAt}`.as("created_at"),
+          messages: sql<string | null>`NULL`.as("messages"),
+          sentAt: sql<number | null>`NULL`.as("sent_at"),
+          attempts: sql<number>`0`.as("attempts"),
+        })
+        .from(sessions)
+        .where(
+          and(
+            eq(sessions.clientSecretHash, started.clientSecretHash),
+            eq(sessions.status, "in_progress"),
+            eq(sessions.startedAt, started.startedAt),
+            eq(sessions.clientSecretUsedAt, started.startedAt),
+          ),
+        ),
+    )
+    .onConflictDoNothing();
+}
 
 /**
  * The outbox statement for a batch that ends sessions: it inserts a row for each session the
@@ -88,6 +145,25 @@ async function stableDeliveryId(outboxId: string, endpointId: string): Promise<s
 
 type OutboxRow = typeof eventOutbox.$inferSelect;
 
+/**
+ * The session as it was when a lifecycle event happened. The view is read at dispatch, which may
+ * come minutes later from the sweep, when the session has started or ended; `created` and
+ * `started` announce the state they name, so their fields are those of that moment (nothing
+ * finished, no report yet). A terminal state does not change any more: its view is as read.
+ */
+function asOfEvent(view: SessionView, row: OutboxRow): SessionView {
+  if (row.eventType === "session.completed" || row.eventType === "session.incomplete") return view;
+  const started = row.eventType === "session.started";
+  return {
+    ...view,
+    status: started ? "in_progress" : "created",
+    incompleteReason: null,
+    startedAt: started ? new Date(row.createdAt).toISOString() : null,
+    finishedAt: null,
+    report: null,
+  };
+}
+
 async function dispatchRow(env: Env, db: Db, row: OutboxRow): Promise<void> {
   let messages: DeliveryMessage[];
   if (row.messages !== null) {
@@ -101,7 +177,7 @@ async function dispatchRow(env: Env, db: Db, row: OutboxRow): Promise<void> {
           db,
           keys,
           row.eventType,
-          { session: view },
+          { session: asOfEvent(view, row) },
           {
             sessionId: row.sessionId,
             now: row.createdAt,
@@ -131,15 +207,34 @@ async function dispatchRow(env: Env, db: Db, row: OutboxRow): Promise<void> {
 }
 
 /**
- * Sends the pending terminal event of one session. Throws when it cannot (D1, key service or
- * queue unavailable): the caller (the session DO) keeps its end pending and retries.
+ * Sends one pending outbox row, by id. Throws when it cannot (D1, key service or queue
+ * unavailable); the row stays pending for the caller's retry or the five-minute sweep.
  */
-export async function dispatchSessionOutbox(env: Env, db: Db, sessionId: string): Promise<void> {
+export async function dispatchOutbox(env: Env, db: Db, outboxId: string): Promise<void> {
   const [row] = await db
     .select()
     .from(eventOutbox)
-    .where(and(eq(eventOutbox.id, terminalOutboxId(sessionId)), isNull(eventOutbox.sentAt)));
+    .where(and(eq(eventOutbox.id, outboxId), isNull(eventOutbox.sentAt)));
   if (row) await dispatchRow(env, db, row);
+}
+
+/**
+ * Sends the pending terminal event of one session. Throws when it cannot: the caller (the
+ * session DO) keeps its end pending and retries.
+ */
+export function dispatchSessionOutbox(env: Env, db: Db, sessionId: string): Promise<void> {
+  return dispatchOutbox(env, db, terminalOutboxId(sessionId));
+}
+
+/**
+ * The inline dispatch of `session.created` / `session.started`, for `waitUntil`: nothing retries
+ * it but the five-minute sweep, which finds the row still pending, so a failure is not an error
+ * here. No detail is logged (errors may quote row data).
+ */
+export function dispatchLifecycleEvent(env: Env, db: Db, outboxId: string): Promise<void> {
+  return dispatchOutbox(env, db, outboxId).catch(() => {
+    console.warn("outbox: inline dispatch failed; the five-minute sweep will send the event");
+  });
 }
 
 /**
@@ -169,4 +264,20 @@ export async function dispatchPendingOutbox(
     }
   }
   return { sent, failed };
+}
+
+/**
+ * Retention of sent rows (class `deliveries`, docs/data-protection.md "Retention"): once sent, a
+ * row only records which deliveries announced the event, as the delivery log does, so it goes
+ * with the same class, counted from when it was sent. Pending rows are never purged: they are
+ * events still owed. Safe for exactly-once: each row's statement can match only once per session
+ * (the insert, the secret's single use, the end while `in_progress`), so a purged id is not
+ * written again.
+ */
+export async function purgeSentOutbox(db: Db, tenantId: string, sentBefore: number): Promise<number> {
+  const purged = await db
+    .delete(eventOutbox)
+    .where(and(eq(eventOutbox.tenantId, tenantId), lt(eventOutbox.sentAt, sentBefore)))
+    .returning({ id: eventOutbox.id });
+  return purged.length;
 }

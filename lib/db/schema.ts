@@ -386,18 +386,23 @@ export const answerDigests = sqliteTable(
 );
 
 // ---------------------------------------------------------------------------------------------
-// Transactional outbox (docs/reliability.md "Outbox"). Written in the same D1 batch as the status
-// change it announces, so "status written, event lost" cannot happen; lib/outbox.ts turns a row
+// Transactional outbox (docs/reliability.md "Outbox"). Written in the same D1 batch as the session
+// insert or status change it announces, so "status written, event lost" cannot happen; lib/outbox.ts turns a row
 // into deliveries and queue messages and marks it sent. Holds ids only, never payloads.
 
 export const eventOutbox = sqliteTable(
   "event_outbox",
   {
-    /** `terminal:<session id>`: one terminal event per session, whoever ends it */
+    /**
+     * `created:` / `started:` / `terminal:<session id>`: one event of each per session (one
+     * terminal event, whoever ends it)
+     */
     id: text("id").primaryKey(),
     tenantId: text("tenant_id").notNull(),
     sessionId: text("session_id").notNull(),
-    eventType: text("event_type", { enum: ["session.completed", "session.incomplete"] }).notNull(),
+    eventType: text("event_type", {
+      enum: ["session.created", "session.started", "session.completed", "session.incomplete"],
+    }).notNull(),
     /** also the event's `timestamp`, so every dispatch attempt builds the same body */
     createdAt: integer("created_at").notNull(),
     /**
@@ -405,7 +410,7 @@ export const eventOutbox = sqliteTable(
      * deliveries are recorded, so a resend reuses the same `webhook-id`s; null until recorded
      */
     messages: text("messages"),
-    /** set once its queue messages were accepted; null = pending */
+    /** set once its queue messages were accepted; null = pending. Retention: class `deliveries` */
     sentAt: integer("sent_at"),
     attempts: integer("attempts").notNull().default(0),
   },

@@ -291,6 +291,33 @@ describe("retention purge", () => {
       )
       .bind(`msg_${p}retrying00`, tenant.tenantId, endpointId, Date.now() - 3.5 * DAY)
       .run();
+    // Outbox rows (class deliveries, counted from sent_at): sent 4 d ago goes, sent 1 d ago and a
+    // row still pending after 10 d (an event still owed) stay.
+    const outbox = {
+      sentOld: `terminal:${ids.liveOld}`,
+      sentYoung: `terminal:${ids.liveYoung}`,
+      pendingOld: `started:${ids.liveRunningOld}`,
+    };
+    for (const [id, sessionId, eventType, createdDays, sentDays] of [
+      [outbox.sentOld, ids.liveOld, "session.completed", 21, 4],
+      [outbox.sentYoung, ids.liveYoung, "session.completed", 1, 1],
+      [outbox.pendingOld, ids.liveRunningOld, "session.started", 10, null],
+    ] as const) {
+      await h.platform.db
+        .prepare(
+          `INSERT INTO event_outbox (id, tenant_id, session_id, event_type, created_at, messages, sent_at, attempts)
+           VALUES (?, ?, ?, ?, ?, '[]', ?, 1)`,
+        )
+        .bind(
+          id,
+          tenant.tenantId,
+          sessionId,
+          eventType,
+          Date.now() - createdDays * DAY,
+          sentDays === null ? null : Date.now() - sentDays * DAY,
+        )
+        .run();
+    }
     // Another tenant's old data follows that tenant's policy (defaults: live sessions 30 d).
     const bystander = await h.newTenant("retention-bystander");
     await seed(bystander.tenantId, endpointId, { id: `ses_${p}bystander0`, mode: "live", ageDays: 21 });
@@ -348,6 +375,11 @@ describe("retention purge", () => {
       [`msg_${ids.sandboxYoung}`, `msg_${ids.liveYoung}`].sort(),
     );
     expect(await count("SELECT COUNT(*) AS n FROM deliveries WHERE id = ?", `msg_${p}retrying00`)).toBe(1);
+    const outboxLeft = await h.platform.db
+      .prepare("SELECT id FROM event_outbox WHERE tenant_id = ?")
+      .bind(tenant.tenantId)
+      .all<{ id: string }>();
+    expect(outboxLeft.results.map((r) => r.id).sort()).toEqual([outbox.sentYoung, outbox.pendingOld].sort());
     expect(await count("SELECT COUNT(*) AS n FROM sessions WHERE id = ?", `ses_${p}bystander0`)).toBe(1);
     expect(
       await count(

@@ -13,14 +13,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DeliveryMessage } from "../../lib/events.ts";
 import { ScriptedClient } from "../../scripts/lib/scripted-client.ts";
+import { sleep, until } from "../support/wait.ts";
 import {
+  expectSettled as expectSettledFor,
   LIVE_FRAME,
   type ReliabilityHarness,
   type Report,
-  type SessionPayload,
   startReliabilityHarness,
   TONE,
-  terminalEvents,
 } from "./support.ts";
 
 let h: ReliabilityHarness;
@@ -30,16 +30,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.dispose();
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 /** Runs one liveness session over the widget protocol; resolves when the socket closes. */
 async function runSession(msPerCaptureSecond: number, during?: (sessionId: string) => Promise<void>) {
@@ -51,50 +41,8 @@ async function runSession(msPerCaptureSecond: number, during?: (sessionId: strin
   return { sessionId, closed, client };
 }
 
-interface Settled {
-  status: string;
-  incompleteReason: string | null;
-  report: Report;
-}
-
-/** The contract every fault case must keep. */
-async function expectSettled(sessionId: string): Promise<Settled> {
-  await h.receiver.waitFor(
-    (a) => a.sessionId === sessionId && (a.type === "session.completed" || a.type === "session.incomplete"),
-    40_000,
-  );
-  // Let any duplicate or late event arrive before counting.
-  await sleep(1500);
-  const terminal = terminalEvents(h.receiver, sessionId);
-  expect(terminal, "exactly one terminal webhook-id for the session").toHaveLength(1);
-  const sessionIds = new Set(terminal.map((a) => a.sessionId));
-  expect(sessionIds.size).toBe(1);
-  // Nothing lost: every delivery emitted for the session was delivered and received.
-  const rows = (
-    await h.platform.db
-      .prepare("SELECT id, event_type, status FROM deliveries WHERE session_id = ?")
-      .bind(sessionId)
-      .all<{ id: string; event_type: string; status: string }>()
-  ).results;
-  expect(rows.map((r) => r.event_type).sort()).toEqual(
-    expect.arrayContaining(["session.created", "session.started"]),
-  );
-  const receivedIds = new Set(h.receiver.delivered().map((a) => a.webhookId));
-  for (const row of rows) {
-    expect(row.status, `${row.event_type} delivery`).toBe("delivered");
-    expect(receivedIds.has(row.id), `${row.event_type} received`).toBe(true);
-  }
-  const res = await h.api(`/v1/sessions/${sessionId}`);
-  const { session } = (await res.json()) as { session: { status: string } };
-  expect(["complete", "incomplete"]).toContain(session.status);
-  const [event] = terminal;
-  if (!event) throw new Error("unreachable");
-  const payload = JSON.parse(event.body) as SessionPayload;
-  const view = payload.data.session;
-  if (!view?.report) throw new Error("terminal event without a report");
-  expect(view.status).toBe(session.status);
-  return { status: view.status, incompleteReason: view.incompleteReason, report: view.report };
-}
+/** The fault contract (support.ts › expectSettled), within 40 s. */
+const expectSettled = (sessionId: string) => expectSettledFor(h, sessionId, 40_000);
 
 const codes = (report: Report) => report.degraded.map((d) => `${d.component}/${d.code}`);
 

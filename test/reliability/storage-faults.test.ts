@@ -8,8 +8,9 @@
  *   or overloaded database does. Cases: API writes during the fault, session creation, the
  *   connect transition (`created` → `in_progress`), and the end of a session (status + report).
  * - Queue: the edge's `EVENTS` producer goes through a gate Worker (scripts/lib/platform.ts) that
- *   forwards to the real queue or refuses every send; it is closed after the status is written,
- *   the window the transactional outbox (lib/outbox.ts) exists for.
+ *   forwards to the real queue or refuses every send; it is closed after the terminal status is
+ *   written, and while a session is created and started: the windows the transactional outbox
+ *   (lib/outbox.ts) exists for.
  *
  * - The session Durable Object restarted: workerd stopped and started again on the same state
  *   (moved here from faults.test.ts so that one persisted platform serves every case).
@@ -19,14 +20,16 @@
  * report whose `degraded` list says what happened.
  */
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gateQueue } from "../../scripts/lib/platform.ts";
 import { ScriptedClient } from "../../scripts/lib/scripted-client.ts";
+import { rawUpgrade } from "../support/raw-upgrade.ts";
+import { sleep, until } from "../support/wait.ts";
 import {
+  expectSettled as expectSettledFor,
   LIVE_FRAME,
   type ReliabilityHarness,
   type SessionPayload,
@@ -45,16 +48,6 @@ afterAll(async () => {
   await h?.dispose();
   if (persistDir) rmSync(persistDir, { recursive: true, force: true });
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 /** The D1 database file Miniflare persists (not its metadata database). */
 function d1File(): string {
@@ -87,91 +80,8 @@ async function expectStorageProblem(res: Response, what: string) {
   expect(problem.status).toBe(503);
 }
 
-/** A WebSocket handshake by hand, to read the HTTP answer of a refused upgrade. */
-function rawUpgrade(
-  secret: string,
-): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(new URL("/v1/connect", h.platform.url), {
-      headers: {
-        connection: "Upgrade",
-        upgrade: "websocket",
-        "sec-websocket-version": "13",
-        "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
-        "sec-websocket-protocol": `facet.v1, ${secret}`,
-      },
-    });
-    req.on("response", (res) => {
-      let body = "";
-      res.on("data", (c: Buffer) => {
-        body += c.toString();
-      });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on("upgrade", (_res, socket) => {
-      socket.destroy();
-      reject(new Error("upgrade was accepted"));
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
-
-interface Settled {
-  status: string;
-  incompleteReason: string | null;
-  degraded: string[];
-  terminalWebhookId: string;
-}
-
-/** The contract of every fault case (faults.test.ts › expectSettled), for one session. */
-async function expectSettled(sessionId: string): Promise<Settled> {
-  await h.receiver.waitFor(
-    (a) => a.sessionId === sessionId && (a.type === "session.completed" || a.type === "session.incomplete"),
-    60_000,
-  );
-  // Let any duplicate or late event arrive before counting.
-  await sleep(1500);
-  const terminal = terminalEvents(h.receiver, sessionId);
-  expect(terminal, "exactly one terminal webhook-id for the session").toHaveLength(1);
-  const rows = (
-    await h.platform.db
-      .prepare("SELECT id, event_type, status FROM deliveries WHERE session_id = ?")
-      .bind(sessionId)
-      .all<{ id: string; event_type: string; status: string }>()
-  ).results;
-  expect(rows.map((r) => r.event_type).sort()).toEqual(
-    expect.arrayContaining(["session.created", "session.started"]),
-  );
-  expect(
-    rows.filter((r) => r.event_type.startsWith("session.") && /completed|incomplete/.test(r.event_type)),
-  ).toHaveLength(1);
-  const receivedIds = new Set(h.receiver.delivered().map((a) => a.webhookId));
-  for (const row of rows) {
-    expect(row.status, `${row.event_type} delivery`).toBe("delivered");
-    expect(receivedIds.has(row.id), `${row.event_type} received`).toBe(true);
-  }
-  const outbox = await h.platform.db
-    .prepare("SELECT sent_at FROM event_outbox WHERE session_id = ?")
-    .bind(sessionId)
-    .all<{ sent_at: number | null }>();
-  expect(outbox.results).toHaveLength(1);
-  expect(outbox.results[0]?.sent_at).not.toBeNull();
-  const res = await h.api(`/v1/sessions/${sessionId}`);
-  const { session } = (await res.json()) as { session: { status: string } };
-  expect(["complete", "incomplete"]).toContain(session.status);
-  const [event] = terminal;
-  if (!event) throw new Error("unreachable");
-  const view = (JSON.parse(event.body) as SessionPayload).data.session;
-  if (!view?.report) throw new Error("terminal event without a report");
-  expect(view.status).toBe(session.status);
-  return {
-    status: view.status,
-    incompleteReason: view.incompleteReason,
-    degraded: view.report.degraded.map((d) => `${d.component}/${d.code}`),
-    terminalWebhookId: event.webhookId,
-  };
-}
+/** The fault contract (support.ts › expectSettled). */
+const expectSettled = (sessionId: string) => expectSettledFor(h, sessionId);
 
 /** Streams one liveness session, by default at 5× real time. */
 async function streamSession(secret: string, msPerCaptureSecond = 200) {
@@ -243,7 +153,7 @@ describe("D1 unavailable (exclusive lock on the database file)", () => {
     const lock = lockD1();
     let refused: Awaited<ReturnType<typeof rawUpgrade>>;
     try {
-      refused = await rawUpgrade(secret);
+      refused = await rawUpgrade(h.platform.url, `facet.v1, ${secret}`);
     } finally {
       lock.release();
     }
@@ -284,8 +194,8 @@ describe("D1 unavailable (exclusive lock on the database file)", () => {
 
 describe("queue unavailable after the status is written (transactional outbox)", () => {
   it("the status is recorded, the event waits in the outbox and arrives exactly once when the queue is back", async () => {
-    // Real time and 8 s of liveness: `session.started` (sent directly, not through the outbox)
-    // is delivered well before the end, and the gate closes in between.
+    // Real time and 8 s of liveness: `session.started` is delivered well before the end, and the
+    // gate closes in between.
     const { sessionId, secret } = await h.createSession({ flow: flowWithLiveness(8) });
     const { closed } = await streamSession(secret, 1000);
     await h.receiver.waitFor((a) => a.sessionId === sessionId && a.type === "session.started");
@@ -307,8 +217,8 @@ describe("queue unavailable after the status is written (transactional outbox)",
         "the terminal status to be written",
       );
       const pending = await h.platform.db
-        .prepare("SELECT sent_at, messages FROM event_outbox WHERE session_id = ?")
-        .bind(sessionId)
+        .prepare("SELECT sent_at, messages FROM event_outbox WHERE id = ?")
+        .bind(`terminal:${sessionId}`)
         .first<{ sent_at: number | null; messages: string | null }>();
       expect(pending?.sent_at, "outbox row still pending while the queue refuses").toBeNull();
       expect(terminalEvents(h.receiver, sessionId)).toHaveLength(0);
@@ -319,14 +229,90 @@ describe("queue unavailable after the status is written (transactional outbox)",
     const settled = await expectSettled(sessionId);
     expect(settled.status).toBe("complete");
     // The same webhook-id the first (failed) dispatch recorded.
-    const row = await h.platform.db
-      .prepare("SELECT messages FROM event_outbox WHERE session_id = ?")
-      .bind(sessionId)
-      .first<{ messages: string }>();
-    const ids = (JSON.parse(row?.messages ?? "[]") as { deliveryId: string }[]).map((m) => m.deliveryId);
-    expect(ids).toEqual([settled.terminalWebhookId]);
+    expect(await outboxDeliveryIds(`terminal:${sessionId}`)).toEqual([settled.terminalWebhookId]);
+  });
+
+  it("closed while a session is created and started: both events wait in the outbox, the sweep sends each once, as of its moment", async () => {
+    await gateQueue(h.platform, "close");
+    let sessionId = "";
+    let closed: Promise<unknown> = Promise.resolve();
+    try {
+      const created = await h.createSession({ flow: flowWithLiveness(8) });
+      sessionId = created.sessionId;
+      ({ closed } = await streamSession(created.secret, 1000));
+      // Both rows were written with their state change; the inline dispatch recorded the
+      // deliveries (attempts = 1) and then failed at the queue, leaving them pending.
+      const rows = async () =>
+        (
+          await h.platform.db
+            .prepare(
+              "SELECT id, sent_at, attempts FROM event_outbox WHERE session_id = ? AND id NOT LIKE 'terminal:%' ORDER BY id",
+            )
+            .bind(sessionId)
+            .all<{ id: string; sent_at: number | null; attempts: number }>()
+        ).results;
+      await until(
+        async () => (await rows()).filter((r) => r.attempts >= 1).length === 2,
+        15_000,
+        "both inline dispatches to have been tried",
+      );
+      const pending = await rows();
+      expect(pending.map((r) => r.id)).toEqual([`created:${sessionId}`, `started:${sessionId}`]);
+      for (const row of pending) expect(row.sent_at, `${row.id} pending`).toBeNull();
+      expect(h.receiver.delivered().filter((a) => a.sessionId === sessionId)).toHaveLength(0);
+    } finally {
+      await gateQueue(h.platform, "open");
+    }
+    // Nothing retries a lifecycle row inline: the five-minute sweep sends it once it is 30 s old
+    // (the trigger's scheduledTime is the sweep's clock, so no sleeping).
+    await fireSweepCron(Date.now() + 31_000);
+    const createdEvent = await h.receiver.waitFor(
+      (a) => a.sessionId === sessionId && a.type === "session.created",
+    );
+    const startedEvent = await h.receiver.waitFor(
+      (a) => a.sessionId === sessionId && a.type === "session.started",
+    );
+    // The webhook-ids the failed dispatches recorded, not new ones.
+    expect(await outboxDeliveryIds(`created:${sessionId}`)).toEqual([createdEvent.webhookId]);
+    expect(await outboxDeliveryIds(`started:${sessionId}`)).toEqual([startedEvent.webhookId]);
+    // Sent late, each still describes the session at its own moment (lib/outbox.ts asOfEvent).
+    const at = (a: { body: string }) => (JSON.parse(a.body) as SessionPayload).data.session;
+    expect(at(createdEvent)).toMatchObject({ status: "created", startedAt: null, report: null });
+    expect(at(startedEvent)).toMatchObject({ status: "in_progress", finishedAt: null, report: null });
+    await closed;
+    const settled = await expectSettled(sessionId);
+    expect(settled.status).toBe("complete");
+    // Exactly one of each, by webhook-id.
+    for (const type of ["session.created", "session.started"]) {
+      const ids = new Set(
+        h.receiver
+          .delivered()
+          .filter((a) => a.sessionId === sessionId && a.type === type)
+          .map((a) => a.webhookId),
+      );
+      expect(ids.size, type).toBe(1);
+    }
   });
 });
+
+/** The `webhook-id`s an outbox row fixed when it recorded its deliveries. */
+async function outboxDeliveryIds(outboxId: string): Promise<string[]> {
+  const row = await h.platform.db
+    .prepare("SELECT messages FROM event_outbox WHERE id = ?")
+    .bind(outboxId)
+    .first<{ messages: string }>();
+  return (JSON.parse(row?.messages ?? "[]") as { deliveryId: string }[]).map((m) => m.deliveryId);
+}
+
+/** Fires the five-minute Cron Trigger (expiry + outbox sweep) with `scheduledTime` = `time`. */
+async function fireSweepCron(time: number): Promise<void> {
+  const url = new URL("/cdn-cgi/local/scheduled", h.platform.url);
+  url.searchParams.set("cron", "*/5 * * * *");
+  url.searchParams.set("time", String(time));
+  const res = await fetch(url);
+  expect(res.status).toBe(200);
+  await res.body?.cancel();
+}
 
 describe("session Durable Object restarted (workerd stopped and started on the same state)", () => {
   // Miniflare's unsafeEvictDurableObject refuses while the edge still proxies the WebSocket

@@ -34,6 +34,7 @@ export default {
       console.log(`key maintenance: ${JSON.stringify(counts)}`);
       return;
     }
-    ctx.waitUntil(expireUnstartedSessions(env));
+    // scheduledTime, as the other crons: the outbox sweep's 30 s grace is measured from it.
+    ctx.waitUntil(expireUnstartedSessions(env, controller.scheduledTime));
   },
 } satisfies ExportedHandler<Env, DeliveryMessage>;

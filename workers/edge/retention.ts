@@ -9,7 +9,8 @@
  * - `transcripts`: the transcript inside the report is emptied and the answer digests
  *   (`answer_digests`, docs/conversation.md) are deleted;
  * - `deliveries`: delivery log rows older than the class once settled (a delivery still inside its
- *   82.7 h retry schedule is kept until the schedule is over);
+ *   82.7 h retry schedule is kept until the schedule is over), and `event_outbox` rows sent longer
+ *   ago than the class (lib/outbox.ts `purgeSentOutbox`; pending rows are kept);
  * - `fingerprints`: enrolled templates older than the class; a subject left without any has its
  *   key destroyed in the HSM (crypto-shredding, lib/recognition/store.ts `purgeFingerprints`).
  *
@@ -29,6 +30,7 @@ import {
   sessions,
   tenants,
 } from "../../lib/db/schema.ts";
+import { purgeSentOutbox } from "../../lib/outbox.ts";
 import { purgeFingerprints } from "../../lib/recognition/store.ts";
 import { effectiveRetention, parseTenantSettings, TenantSettingsSchema } from "../../lib/tenant-settings.ts";
 import { RETRY_DELAYS_SECONDS } from "./deliver-webhooks.ts";
@@ -46,12 +48,23 @@ export interface PurgeCounts {
   reports: number;
   transcripts: number;
   deliveries: number;
+  /** sent `event_outbox` rows (class `deliveries`) */
+  outbox: number;
   fingerprints: number;
 }
 
+const noPurge = (): PurgeCounts => ({
+  sessions: 0,
+  reports: 0,
+  transcripts: 0,
+  deliveries: 0,
+  outbox: 0,
+  fingerprints: 0,
+});
+
 export async function purgeExpired(env: Env, now = Date.now()): Promise<PurgeCounts> {
   const db = openDb(env.DB);
-  const total: PurgeCounts = { sessions: 0, reports: 0, transcripts: 0, deliveries: 0, fingerprints: 0 };
+  const total = noPurge();
   const rows = await db.select({ id: tenants.id, settings: tenants.settings }).from(tenants);
   for (const tenant of rows) {
     const counts = await purgeTenant(db, tenant.id, tenant.settings, now);
@@ -84,7 +97,7 @@ async function purgeTenant(
     // Unreadable settings must not stop the purge: the defaults apply (and are the shorter ones).
     console.error("retention: tenant settings failed validation; default policy applied");
   }
-  const counts: PurgeCounts = { sessions: 0, reports: 0, transcripts: 0, deliveries: 0, fingerprints: 0 };
+  const counts = noPurge();
   for (const mode of ["test", "live"] as const) {
     const days = effectiveRetention(settings, mode);
     const ofMode = and(eq(sessions.tenantId, tenantId), eq(sessions.mode, mode));
@@ -175,6 +188,8 @@ async function purgeTenant(
     )
     .returning({ id: deliveries.id });
   counts.deliveries += purged.length;
+  // Outbox rows carry no mode either; the same class applies (lib/outbox.ts `purgeSentOutbox`).
+  counts.outbox += await purgeSentOutbox(db, tenantId, cutoff);
   return counts;
 }
 

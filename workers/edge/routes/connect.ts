@@ -3,7 +3,8 @@
  * (`Sec-WebSocket-Protocol: facet.v1, cs_…`), is consumed by one conditional UPDATE (single
  * use, unexpired, session not started: a replay finds no row and is refused before any upgrade),
  * and the upgrade is handed to the session's Durable Object, placed in the session's zone
- * (`sessionStub`, lib/residency.ts).
+ * (`sessionStub`, lib/residency.ts). The `session.started` outbox row is written in the same D1
+ * batch as that UPDATE (lib/outbox.ts), so a started session always has its event owed.
  */
 import { and, eq, gt, isNull } from "drizzle-orm";
 import { Hono } from "hono";
@@ -12,11 +13,11 @@ import { sha256Hex } from "../../../lib/crypto/hash.ts";
 import { tenantKeys } from "../../../lib/crypto/tenant-keys.ts";
 import { sessions, tenants } from "../../../lib/db/schema.ts";
 import { FacetError } from "../../../lib/errors.ts";
-import { emitSessionEvent } from "../../../lib/events.ts";
 import type { NetworkSignals } from "../../../lib/features.ts";
 import { FlowSchema } from "../../../lib/flow.ts";
+import { dispatchLifecycleEvent, recordStartedEvent, startedOutboxId } from "../../../lib/outbox.ts";
 import { sessionStub } from "../../../lib/residency.ts";
-import { openSessionData, openSessionRow, toSessionView } from "../../../lib/sessions/view.ts";
+import { openSessionData } from "../../../lib/sessions/view.ts";
 import { parseTenantSettings } from "../../../lib/tenant-settings.ts";
 import { PROTOCOL } from "../../../lib/widget-protocol.ts";
 import type { EdgeEnv } from "../env.ts";
@@ -77,19 +78,23 @@ connectRoutes.get("/", async (c) => {
   }
   const now = Date.now();
   const { db } = c.var;
-  const [row] = await db
-    .update(sessions)
-    .set({ clientSecretUsedAt: now, status: "in_progress", startedAt: now })
-    .where(
-      and(
-        eq(sessions.clientSecretHash, await sha256Hex(secret)),
-        isNull(sessions.clientSecretUsedAt),
-        gt(sessions.clientSecretExpiresAt, now),
-        gt(sessions.expiresAt, now),
-        eq(sessions.status, "created"),
-      ),
-    )
-    .returning();
+  const clientSecretHash = await sha256Hex(secret);
+  const [[row]] = await db.batch([
+    db
+      .update(sessions)
+      .set({ clientSecretUsedAt: now, status: "in_progress", startedAt: now })
+      .where(
+        and(
+          eq(sessions.clientSecretHash, clientSecretHash),
+          isNull(sessions.clientSecretUsedAt),
+          gt(sessions.clientSecretExpiresAt, now),
+          gt(sessions.expiresAt, now),
+          eq(sessions.status, "created"),
+        ),
+      )
+      .returning(),
+    recordStartedEvent(db, { clientSecretHash, startedAt: now }),
+  ]);
   if (!row) throw new FacetError("ERR_CLIENT_SECRET_INVALID");
 
   const [tenant] = await db
@@ -98,7 +103,7 @@ connectRoutes.get("/", async (c) => {
     .where(eq(tenants.id, row.tenantId));
   const settings = tenant ? parseTenantSettings(tenant.settings) : null;
   const keys = tenantKeys(c.env, db, row.tenantId);
-  const [clear, data] = await Promise.all([openSessionRow(keys, row), openSessionData(keys, row)]);
+  const data = await openSessionData(keys, row);
   const stub = sessionStub(c.env, row);
   await stub.begin({
     sessionId: row.id,
@@ -112,8 +117,6 @@ connectRoutes.get("/", async (c) => {
     network: networkSignals(c.req.raw, now),
     thresholds: settings?.thresholds ?? null,
   });
-  c.executionCtx.waitUntil(
-    emitSessionEvent(db, c.env.EVENTS, keys, "session.started", toSessionView(clear, null), now),
-  );
+  c.executionCtx.waitUntil(dispatchLifecycleEvent(c.env, db, startedOutboxId(row.id)));
   return stub.fetch(c.req.raw);
 });

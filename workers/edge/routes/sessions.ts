@@ -20,9 +20,15 @@ import { tenantKeys } from "../../../lib/crypto/tenant-keys.ts";
 import { decodeCursor, encodeCursor } from "../../../lib/cursor.ts";
 import { auditLog, idempotencyKeys, recognitionRequests, sessions, tenants } from "../../../lib/db/schema.ts";
 import { FacetError } from "../../../lib/errors.ts";
-import { emitEvent, emitSessionEvent } from "../../../lib/events.ts";
+import { emitEvent } from "../../../lib/events.ts";
 import { validateFlow } from "../../../lib/flow-validate.ts";
-import { dispatchSessionOutbox, recordTerminalEvents } from "../../../lib/outbox.ts";
+import {
+  createdOutboxId,
+  dispatchLifecycleEvent,
+  dispatchSessionOutbox,
+  recordCreatedEvent,
+  recordTerminalEvents,
+} from "../../../lib/outbox.ts";
 import { recognitionRequestRow, recognitionWarnings } from "../../../lib/recognition/consent.ts";
 import { sessionStub } from "../../../lib/residency.ts";
 import {
@@ -129,6 +135,9 @@ sessionRoutes.openapi(createSession, async (c) => {
   // recognition consent (lib/recognition/consent.ts): recorded with the session, in the same batch
   const consent = await recognitionRequestRow(keys, id, body.recognition, now);
   const recognition = consent ? [db.insert(recognitionRequests).values(consent)] : [];
+  // `session.created` is an outbox row of the same batch (docs/reliability.md "Outbox"): a session
+  // that exists has its event owed, whatever happens to the queue send after.
+  const created = recordCreatedEvent(db, row);
   try {
     if (idempotencyKey !== undefined) {
       await db.batch([
@@ -138,9 +147,15 @@ sessionRoutes.openapi(createSession, async (c) => {
         db.insert(sessions).values(row),
         db.insert(auditLog).values(audit),
         ...recognition,
+        created,
       ]);
     } else {
-      await db.batch([db.insert(sessions).values(row), db.insert(auditLog).values(audit), ...recognition]);
+      await db.batch([
+        db.insert(sessions).values(row),
+        db.insert(auditLog).values(audit),
+        ...recognition,
+        created,
+      ]);
     }
   } catch (error) {
     // A concurrent request with the same key won the primary key: answer as its replay.
@@ -150,7 +165,7 @@ sessionRoutes.openapi(createSession, async (c) => {
     return replayResponse(c, replay);
   }
   const session = toSessionView({ ...row, clientReferenceId: body.clientReferenceId }, null);
-  c.executionCtx.waitUntil(emitSessionEvent(db, c.env.EVENTS, keys, "session.created", session, now));
+  c.executionCtx.waitUntil(dispatchLifecycleEvent(c.env, db, createdOutboxId(id)));
   return c.json(
     {
       session,
