@@ -8,17 +8,13 @@
  * the platform runs the development emulation (lib/residency.ts); the last case shows that
  * without it the production path is taken and fails instead of falling back.
  */
-import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROTOCOL } from "../../lib/widget-protocol.ts";
 import { ScriptedClient } from "../../scripts/lib/scripted-client.ts";
 import { type FixedTokenizer, startFixedTokenizer } from "../support/fixed-tokenizer.ts";
 import { createSession, type Harness, startHarness, testCerts } from "../support/harness.ts";
-
-const LIVE_FRAME = new Uint8Array([0x4c, 0xff, 0xd8, 1, 2, 3]); // profile "L"
-const TONE = Int16Array.from({ length: 16000 }, (_, i) =>
-  Math.round(8000 * Math.sin((2 * Math.PI * 150 * i) / 16000)),
-);
+import { LIVE_FRAME, TONE } from "../support/media.ts";
+import { rawUpgrade } from "../support/raw-upgrade.ts";
 
 interface Report {
   residency: { zone: string; durableObject: string | null; tokenizedIn: string[] } | null;
@@ -238,7 +234,7 @@ describe("without the development emulation", () => {
       clientReferenceId: "r-prod",
       zone: "eu",
     });
-    const answer = await rawUpgrade(production, clientSecret.secret);
+    const answer = await rawUpgrade(production.platform.url, `${PROTOCOL}, ${clientSecret.secret}`);
     expect(answer.status).toBe(500);
     expect(JSON.parse(answer.body)).toMatchObject({ code: "ERR_INTERNAL" });
     // Nothing ran in the plain namespace's object for this session.
@@ -250,31 +246,3 @@ describe("without the development emulation", () => {
     expect(view.session.report).toBeNull();
   });
 });
-
-/** A WebSocket handshake by hand, to read the HTTP answer of a refused upgrade. */
-function rawUpgrade(harness: Harness, secret: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(new URL("/v1/connect", harness.platform.url), {
-      headers: {
-        connection: "Upgrade",
-        upgrade: "websocket",
-        "sec-websocket-version": "13",
-        "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
-        "sec-websocket-protocol": `${PROTOCOL}, ${secret}`,
-      },
-    });
-    req.on("response", (res) => {
-      let body = "";
-      res.on("data", (c: Buffer) => {
-        body += c.toString();
-      });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on("upgrade", (_res, socket) => {
-      socket.destroy();
-      reject(new Error("upgrade was accepted"));
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}

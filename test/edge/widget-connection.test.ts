@@ -4,7 +4,6 @@
  * enforced by the session Durable Object's alarm. Every faulty session still ends in a defined
  * state and the integrator still receives its event.
  */
-import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mulawEncode } from "../../lib/g711.ts";
 import {
@@ -18,6 +17,7 @@ import {
 import { ScriptedClient } from "../../scripts/lib/scripted-client.ts";
 import type { FixedTokenizer } from "../support/fixed-tokenizer.ts";
 import { createSession, type Harness, startHarness } from "../support/harness.ts";
+import { rawUpgrade } from "../support/raw-upgrade.ts";
 
 let h: Harness;
 beforeAll(async () => {
@@ -42,34 +42,6 @@ async function endedWith(sessionId: string, reason: string) {
   expect(Object.keys(report.risk.analyzers)).toHaveLength(6);
 }
 
-/** A WebSocket handshake by hand, to read the HTTP answer of a refused upgrade. */
-function rawUpgrade(protocols: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(new URL("/v1/connect", h.platform.url), {
-      headers: {
-        connection: "Upgrade",
-        upgrade: "websocket",
-        "sec-websocket-version": "13",
-        "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
-        "sec-websocket-protocol": protocols,
-      },
-    });
-    req.on("response", (res) => {
-      let body = "";
-      res.on("data", (c: Buffer) => {
-        body += c.toString();
-      });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on("upgrade", (_res, socket) => {
-      socket.destroy();
-      reject(new Error("upgrade was accepted"));
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
-
 async function connected() {
   const { session, clientSecret } = await createSession(h);
   const client = await ScriptedClient.connect(h.platform.url, clientSecret.secret);
@@ -80,7 +52,7 @@ async function connected() {
 describe("client secret", () => {
   it("is single use: a replay is refused before any upgrade", async () => {
     const { clientSecret, client } = await connected();
-    const replay = await rawUpgrade(`facet.v1, ${clientSecret.secret}`);
+    const replay = await rawUpgrade(h.platform.url, `facet.v1, ${clientSecret.secret}`);
     expect(replay.status).toBe(401);
     expect(JSON.parse(replay.body)).toMatchObject({ code: "ERR_CLIENT_SECRET_INVALID" });
     await expect(ScriptedClient.connect(h.platform.url, clientSecret.secret)).rejects.toThrow();
@@ -106,9 +78,9 @@ describe("client secret", () => {
     const plain = await fetch(new URL("/v1/connect", h.platform.url));
     expect(plain.status).toBe(426);
     expect(((await plain.json()) as { code: string }).code).toBe("ERR_UPGRADE_REQUIRED");
-    const noSecret = await rawUpgrade("facet.v1");
+    const noSecret = await rawUpgrade(h.platform.url, "facet.v1");
     expect(noSecret.status).toBe(401);
-    const malformed = await rawUpgrade("facet.v1, cs_not-a-real-secret");
+    const malformed = await rawUpgrade(h.platform.url, "facet.v1, cs_not-a-real-secret");
     expect(malformed.status).toBe(401);
   });
 });

@@ -10,13 +10,12 @@
  * none, so `alg: none` and algorithm confusion must buy nothing). The tokenizer's mTLS identity
  * (and with it the key API) is covered in test/tokenizer/tls.test.ts.
  */
-import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyWebhook } from "../../lib/webhook-signature.ts";
 import { ScriptedClient } from "../../scripts/lib/scripted-client.ts";
 import { createSession, type Harness, LIVENESS_FLOW, startHarness } from "../support/harness.ts";
-
-const LIVE_FRAME = new Uint8Array([0x4c, 0xff, 0xd8, 1, 2, 3]);
+import { LIVE_FRAME } from "../support/media.ts";
+import { rawUpgrade } from "../support/raw-upgrade.ts";
 
 let h: Harness;
 let owner: Awaited<ReturnType<Harness["newTenant"]>>;
@@ -133,34 +132,6 @@ describe("tenant isolation matrix", () => {
   });
 });
 
-/** A WebSocket handshake by hand, to read the HTTP answer of a refused upgrade. */
-function rawUpgrade(protocols: string, path = "/v1/connect"): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(new URL(path, h.platform.url), {
-      headers: {
-        connection: "Upgrade",
-        upgrade: "websocket",
-        "sec-websocket-version": "13",
-        "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
-        "sec-websocket-protocol": protocols,
-      },
-    });
-    req.on("response", (res) => {
-      let body = "";
-      res.on("data", (c: Buffer) => {
-        body += c.toString();
-      });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on("upgrade", (_res, socket) => {
-      socket.destroy();
-      reject(new Error("upgrade was accepted"));
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
-
 /** Flips one character in the middle of a token (stays in its alphabet). */
 function alter(token: string): string {
   const i = Math.floor(token.length / 2) + 3;
@@ -240,11 +211,15 @@ describe("forged and misused credentials", () => {
       ["truncated", secret.slice(0, -1)],
       ...(await jwtShapes()).map((jwt, i) => [`JWT shape ${i}`, jwt]),
     ] as [string, string][]) {
-      const refused = await rawUpgrade(`facet.v1, ${candidate}`);
+      const refused = await rawUpgrade(h.platform.url, `facet.v1, ${candidate}`);
       expect(refused.status, `client secret ${what}`).toBe(401);
       expect(JSON.parse(refused.body).code, what).toBe("ERR_CLIENT_SECRET_INVALID");
     }
-    const inUrl = await rawUpgrade("facet.v1", `/v1/connect?client_secret=${encodeURIComponent(secret)}`);
+    const inUrl = await rawUpgrade(
+      h.platform.url,
+      "facet.v1",
+      `/v1/connect?client_secret=${encodeURIComponent(secret)}`,
+    );
     expect(inUrl.status, "client secret in the URL").toBe(401);
     // None of the refusals consumed it: it opens its own session (the secret alone names it).
     const client = await ScriptedClient.connect(h.platform.url, secret);
@@ -252,7 +227,7 @@ describe("forged and misused credentials", () => {
     expect(ready.type === "ready" && ready.sessionId).toBe(created.session.id);
     await client.stream({ frames: [LIVE_FRAME], audio: null });
     // Spent: single use, and cleared when the session ended.
-    const spent = await rawUpgrade(`facet.v1, ${secret}`);
+    const spent = await rawUpgrade(h.platform.url, `facet.v1, ${secret}`);
     expect(spent.status, "spent client secret").toBe(401);
     // Another tenant cannot mint a secret for it (the intruder's key is revoked by now).
     const stranger = await h.newTenant("secret-stranger");
