@@ -3,6 +3,7 @@
  * problem details (`application/problem+json`) — house-style 5. The session DO branches on
  * `code`, never on text. A detail string is written by this service and never echoes request
  * bytes; anything that is not a `TokenizerError` becomes a 500 `ERR_INTERNAL` with no internals.
+ * One table for every route: the key API (kms-routes.ts) throws and renders the same codes.
  */
 
 export const ERROR_CODES = {
@@ -21,6 +22,12 @@ export const ERROR_CODES = {
   ERR_ANSWER_REQUEST: { status: 400, title: "Invalid answer-digest request" },
   /** POST /v1/answers/digests without a key store, or the HSM failed */
   ERR_ANSWER_KEYS_UNAVAILABLE: { status: 503, title: "Key store unavailable" },
+  // The key API under /v1/keys/ (kms-routes.ts)
+  ERR_VALIDATION: { status: 400, title: "Invalid request" },
+  ERR_BODY_TOO_LARGE: { status: 413, title: "Body too large" },
+  ERR_KEY_NOT_FOUND: { status: 404, title: "Key not found" },
+  ERR_KEY_UNWRAP: { status: 422, title: "Wrapped key does not unwrap" },
+  ERR_KEYSTORE_UNAVAILABLE: { status: 503, title: "Key store unavailable" },
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;
 
@@ -44,23 +51,12 @@ export interface Problem {
 }
 
 /** RFC 9457 §3.1: `type` is a URI reference naming the problem type; ours are stable URNs. */
+export function problemOf(code: ErrorCode, detail: string): Problem {
+  const { status, title } = ERROR_CODES[code];
+  return { type: `urn:facet:tokenizer:${code}`, title, status, code, detail };
+}
+
 export function toProblem(error: unknown): Problem {
-  if (error instanceof TokenizerError) {
-    const { status, title } = ERROR_CODES[error.code];
-    return {
-      type: `urn:facet:tokenizer:${error.code}`,
-      title,
-      status,
-      code: error.code,
-      detail: error.message,
-    };
-  }
-  const { status, title } = ERROR_CODES.ERR_INTERNAL;
-  return {
-    type: "urn:facet:tokenizer:ERR_INTERNAL",
-    title,
-    status,
-    code: "ERR_INTERNAL",
-    detail: "the batch could not be tokenized",
-  };
+  if (error instanceof TokenizerError) return problemOf(error.code, error.message);
+  return problemOf("ERR_INTERNAL", "the batch could not be tokenized");
 }

@@ -10,8 +10,8 @@
  *   DELETE /v1/keys/tenants/{tenantId}                                → 204 (crypto-shredding)
  *
  * Bytes travel as standard base64 (RFC 4648 §4). Bodies are JSON, at most 16 KiB, validated by
- * zod (house-style 4). Errors are RFC 9457 problem details in the shape of errors.ts, with the
- * key-specific codes listed here. Replies are `Cache-Control: no-store`. A reply carrying a
+ * zod (house-style 4). Errors are RFC 9457 problem details rendered by errors.ts, whose one code
+ * table also lists the key-specific codes. Replies are `Cache-Control: no-store`. A reply carrying a
  * plaintext data key is assembled byte by byte into one buffer (no JS string ever holds the key
  * or its base64) and that buffer and the key are zeroed once the socket has taken the bytes.
  * Nothing here logs; server.ts logs the route template, status and sizes — never bodies, key
@@ -20,30 +20,11 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
 import { drain, readBody } from "./body.ts";
-import { ERROR_CODES, TokenizerError } from "./errors.ts";
+import { type ErrorCode, type Problem, problemOf, TokenizerError } from "./errors.ts";
 import { type Keystore, KeystoreError, MAX_KEY_VERSION, WRAPPED_DATA_KEY_BYTES } from "./keys/keystore.ts";
 
 export const KEYS_PREFIX = "/v1/keys/";
 export const MAX_KEYS_BODY_BYTES = 16 * 1024;
-
-/** Codes this API adds to errors.ts's; the other codes it uses come from there. */
-export const KEYS_ERROR_CODES = {
-  ERR_VALIDATION: { status: 400, title: "Invalid request" },
-  ERR_BODY_TOO_LARGE: { status: 413, title: "Body too large" },
-  ERR_KEY_NOT_FOUND: { status: 404, title: "Key not found" },
-  ERR_KEY_UNWRAP: { status: 422, title: "Wrapped key does not unwrap" },
-  ERR_KEYSTORE_UNAVAILABLE: { status: 503, title: "Key store unavailable" },
-} as const;
-type KeysErrorCode = keyof typeof KEYS_ERROR_CODES;
-type Code = KeysErrorCode | keyof typeof ERROR_CODES;
-
-class KeysHttpError extends Error {
-  readonly code: Code;
-  constructor(code: Code, detail: string) {
-    super(detail);
-    this.code = code;
-  }
-}
 
 const TenantId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "1-64 characters of [A-Za-z0-9_-]");
 const Version = z.number().int().min(1).max(MAX_KEY_VERSION);
@@ -122,34 +103,27 @@ function jsonWithSecrets(fields: Array<[string, Uint8Array | number]>): Buffer {
 function fromBase64(text: string): Uint8Array {
   const bytes = Buffer.from(text, "base64");
   if (bytes.toString("base64") !== text)
-    throw new KeysHttpError("ERR_VALIDATION", "wrapped is not canonical base64");
+    throw new TokenizerError("ERR_VALIDATION", "wrapped is not canonical base64");
   return new Uint8Array(bytes);
 }
 
-function problemOf(error: unknown): { code: Code; status: number; body: object } {
-  let code: Code = "ERR_INTERNAL";
-  let detail = "the key operation failed";
-  if (error instanceof KeysHttpError) {
-    code = error.code;
-    detail = error.message;
-  } else if (error instanceof KeystoreError) {
-    code = error.code === "ERR_KEY_INPUT" ? "ERR_VALIDATION" : error.code;
+/** Any failure of a key route as problem details, in errors.ts's one table. */
+function keysProblem(error: unknown): Problem {
+  if (error instanceof KeystoreError) {
+    const code: ErrorCode = error.code === "ERR_KEY_INPUT" ? "ERR_VALIDATION" : error.code;
     // the HSM's own return codes are internals: the caller learns only that it should retry
-    detail =
-      code === "ERR_KEYSTORE_UNAVAILABLE" ? "the key store could not complete the operation" : error.message;
-  } else if (error instanceof TokenizerError) {
-    // from readBody: the batch wording does not fit this API
-    if (error.code === "ERR_BATCH_TOO_LARGE")
-      [code, detail] = ["ERR_BODY_TOO_LARGE", `body larger than ${MAX_KEYS_BODY_BYTES} bytes`];
-    else if (error.code === "ERR_EMPTY_BODY") [code, detail] = ["ERR_EMPTY_BODY", "the body is empty"];
-    else if (error.code === "ERR_BATCH_FORMAT") [code, detail] = ["ERR_VALIDATION", "invalid Content-Length"];
-    else [code, detail] = [error.code, error.message];
+    return problemOf(
+      code,
+      code === "ERR_KEYSTORE_UNAVAILABLE" ? "the key store could not complete the operation" : error.message,
+    );
   }
-  const { status, title } =
-    code in KEYS_ERROR_CODES
-      ? KEYS_ERROR_CODES[code as KeysErrorCode]
-      : ERROR_CODES[code as keyof typeof ERROR_CODES];
-  return { code, status, body: { type: `urn:facet:tokenizer:${code}`, title, status, code, detail } };
+  if (!(error instanceof TokenizerError)) return problemOf("ERR_INTERNAL", "the key operation failed");
+  // from readBody: the batch wording does not fit this API
+  if (error.code === "ERR_BATCH_TOO_LARGE")
+    return problemOf("ERR_BODY_TOO_LARGE", `body larger than ${MAX_KEYS_BODY_BYTES} bytes`);
+  if (error.code === "ERR_EMPTY_BODY") return problemOf("ERR_EMPTY_BODY", "the body is empty");
+  if (error.code === "ERR_BATCH_FORMAT") return problemOf("ERR_VALIDATION", "invalid Content-Length");
+  return problemOf(error.code, error.message);
 }
 
 /**
@@ -185,20 +159,20 @@ function write(
 async function readJson<T>(req: IncomingMessage, schema: z.ZodType<T>): Promise<{ value: T; bytes: number }> {
   const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
   if (type !== "application/json")
-    throw new KeysHttpError("ERR_UNSUPPORTED_MEDIA_TYPE", "send application/json");
+    throw new TokenizerError("ERR_UNSUPPORTED_MEDIA_TYPE", "send application/json");
   const body = await readBody(req, MAX_KEYS_BODY_BYTES);
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8"));
   } catch {
-    throw new KeysHttpError("ERR_VALIDATION", "the body is not JSON");
+    throw new TokenizerError("ERR_VALIDATION", "the body is not JSON");
   } finally {
     body.fill(0);
   }
   const checked = schema.safeParse(parsed);
   if (!checked.success) {
     const issue = checked.error.issues[0];
-    throw new KeysHttpError(
+    throw new TokenizerError(
       "ERR_VALIDATION",
       `${issue?.path.join(".") || "body"}: ${issue?.message ?? "invalid"}`,
     );
@@ -231,17 +205,17 @@ export async function handleKeys(
   try {
     const matched = route(method, path);
     if (matched) outcome.route = matched.template;
-    if (!matched) throw new KeysHttpError("ERR_NOT_FOUND", "no such route");
+    if (!matched) throw new TokenizerError("ERR_NOT_FOUND", "no such route");
     if (method !== matched.allow) {
       res.setHeader("allow", matched.allow);
-      throw new KeysHttpError("ERR_METHOD_NOT_ALLOWED", `use ${matched.allow}`);
+      throw new TokenizerError("ERR_METHOD_NOT_ALLOWED", `use ${matched.allow}`);
     }
-    if (!keystore) throw new KeysHttpError("ERR_KEYSTORE_UNAVAILABLE", "no key store configured");
+    if (!keystore) throw new TokenizerError("ERR_KEYSTORE_UNAVAILABLE", "no key store configured");
 
     if (matched.tenantId !== undefined) {
       const tenantId = TenantId.safeParse(matched.tenantId);
       if (!tenantId.success)
-        throw new KeysHttpError("ERR_VALIDATION", "tenantId: 1-64 characters of [A-Za-z0-9_-]");
+        throw new TokenizerError("ERR_VALIDATION", "tenantId: 1-64 characters of [A-Za-z0-9_-]");
       await keystore.destroyTenant(tenantId.data);
       outcome.status = 204;
       await write(res, 204, null, null);
@@ -272,7 +246,7 @@ export async function handleKeys(
       outcome.bytesIn = bytes;
       const wrapped = fromBase64(value.wrapped);
       if (wrapped.byteLength !== WRAPPED_DATA_KEY_BYTES) {
-        throw new KeysHttpError("ERR_KEY_UNWRAP", "the wrapped key does not unwrap");
+        throw new TokenizerError("ERR_KEY_UNWRAP", "the wrapped key does not unwrap");
       }
       if (path === "/v1/keys/unwrap") {
         const plaintext = await keystore.unwrapDataKey(value.tenantId, wrapped, value.kekVersion);
@@ -292,10 +266,10 @@ export async function handleKeys(
     await write(res, 200, "application/json", reply);
     return outcome;
   } catch (error) {
-    const problem = problemOf(error);
+    const problem = keysProblem(error);
     outcome.status = problem.status;
     outcome.code = problem.code;
-    const body = Buffer.from(JSON.stringify(problem.body));
+    const body = Buffer.from(JSON.stringify(problem));
     outcome.bytesOut = body.length;
     // A body refused before it was read: reply, drain it, then close (as server.ts does).
     if (!req.complete) {
