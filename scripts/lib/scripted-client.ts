@@ -1,7 +1,8 @@
 /**
  * A scripted widget: a Node WebSocket client that speaks protocol v1 (lib/widget-protocol.ts)
  * and streams frames and audio it is given, answering the server's steps the way a cooperative
- * user would. The tests and `npm run session` use it; the browser widget is the other client.
+ * user would. The tests, `npm run session` and the bench (bench/session-client.ts, which needs
+ * each message's arrival time) use it; the browser widget is the other client.
  */
 import {
   AudioFormat,
@@ -11,6 +12,12 @@ import {
   type ServerMessage,
   VideoFormat,
 } from "../../lib/widget-protocol.ts";
+
+/** A server message and when it arrived (`performance.now()`, taken before parsing). */
+export interface Receipt {
+  at: number;
+  message: ServerMessage;
+}
 
 export interface ClosedInfo {
   code: number;
@@ -30,9 +37,11 @@ export interface MediaSource {
 
 export class ScriptedClient {
   readonly messages: ServerMessage[] = [];
+  /** every server message with its arrival time, in order (the same messages as `messages`) */
+  readonly receipts: Receipt[] = [];
   readonly closed: Promise<ClosedInfo>;
   #socket: WebSocket;
-  #waiters: { predicate: (m: ServerMessage) => boolean; resolve: (m: ServerMessage) => void }[] = [];
+  #waiters: { predicate: (m: ServerMessage) => boolean; resolve: (r: Receipt) => void }[] = [];
   #videoSeq = 0;
   #audioSeq = 0;
 
@@ -44,12 +53,14 @@ export class ScriptedClient {
     });
     socket.addEventListener("message", (e) => {
       if (typeof e.data !== "string") return;
-      const message = JSON.parse(e.data) as ServerMessage;
-      this.messages.push(message);
+      const at = performance.now();
+      const receipt = { at, message: JSON.parse(e.data) as ServerMessage };
+      this.messages.push(receipt.message);
+      this.receipts.push(receipt);
       for (const w of [...this.#waiters]) {
-        if (w.predicate(message)) {
+        if (w.predicate(receipt.message)) {
           this.#waiters.splice(this.#waiters.indexOf(w), 1);
-          w.resolve(message);
+          w.resolve(receipt);
         }
       }
     });
@@ -73,8 +84,13 @@ export class ScriptedClient {
     return this.#socket.readyState === WebSocket.OPEN;
   }
 
-  waitFor(predicate: (m: ServerMessage) => boolean, timeoutMs = 20_000): Promise<ServerMessage> {
-    const hit = this.messages.find(predicate);
+  async waitFor(predicate: (m: ServerMessage) => boolean, timeoutMs = 20_000): Promise<ServerMessage> {
+    return (await this.waitForReceipt(predicate, timeoutMs)).message;
+  }
+
+  /** The first message matching `predicate` (already received or not), with its arrival time. */
+  waitForReceipt(predicate: (m: ServerMessage) => boolean, timeoutMs = 20_000): Promise<Receipt> {
+    const hit = this.receipts.find((r) => predicate(r.message));
     if (hit) return Promise.resolve(hit);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
@@ -83,9 +99,9 @@ export class ScriptedClient {
       );
       this.#waiters.push({
         predicate,
-        resolve: (m) => {
+        resolve: (r) => {
           clearTimeout(timer);
-          resolve(m);
+          resolve(r);
         },
       });
     });
@@ -99,17 +115,31 @@ export class ScriptedClient {
     this.#socket.send(data);
   }
 
-  sendFrame(tsMs: number, jpeg: Uint8Array): void {
-    this.#socket.send(
-      encodeMedia({ kind: MediaKind.video, format: VideoFormat.jpeg, seq: this.#videoSeq++, tsMs }, jpeg),
+  /** Sends one JPEG frame; returns the message's size in bytes (WebSocket framing excluded). */
+  sendFrame(tsMs: number, jpeg: Uint8Array): number {
+    const message = encodeMedia(
+      { kind: MediaKind.video, format: VideoFormat.jpeg, seq: this.#videoSeq++, tsMs },
+      jpeg,
     );
+    this.#socket.send(message);
+    return message.byteLength;
   }
 
-  sendAudio(tsMs: number, pcm: Int16Array): void {
-    const bytes = new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength);
-    this.#socket.send(
-      encodeMedia({ kind: MediaKind.audio, format: AudioFormat.pcm16k, seq: this.#audioSeq++, tsMs }, bytes),
+  /**
+   * Sends one 16 kHz audio chunk as PCM16, or as G.711 µ-law already encoded by the caller (what
+   * the browser widget sends); returns the message's size in bytes.
+   */
+  sendAudio(tsMs: number, pcm: Int16Array): number;
+  sendAudio(tsMs: number, mulaw: Uint8Array, format: "mulaw"): number;
+  sendAudio(tsMs: number, samples: Int16Array | Uint8Array, format: "pcm16" | "mulaw" = "pcm16"): number {
+    const bytes = new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength);
+    const audioFormat = format === "mulaw" ? AudioFormat.mulaw16k : AudioFormat.pcm16k;
+    const message = encodeMedia(
+      { kind: MediaKind.audio, format: audioFormat, seq: this.#audioSeq++, tsMs },
+      bytes,
     );
+    this.#socket.send(message);
+    return message.byteLength;
   }
 
   close(code = 1000): void {
@@ -127,7 +157,7 @@ export class ScriptedClient {
     void this.closed.then(() => {
       ended = true;
     });
-    this.#autoAnswer();
+    this.answerPermissions();
     let frameIndex = 0;
     let audioOffset = 0;
     const audioChunk = 16000 / fps;
@@ -150,7 +180,8 @@ export class ScriptedClient {
   }
 
   #answered = false;
-  #autoAnswer(): void {
+  /** From now on (and for a prompt already received), grants camera and microphone when asked. */
+  answerPermissions(): void {
     if (this.#answered) return;
     this.#answered = true;
     const answer = (m: ServerMessage) => {

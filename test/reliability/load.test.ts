@@ -59,7 +59,7 @@ async function oneSession(): Promise<Run> {
   const send = client.sendFrame.bind(client);
   client.sendFrame = (tsMs, jpeg) => {
     lastFrameAt = performance.now();
-    send(tsMs, jpeg);
+    return send(tsMs, jpeg);
   };
   let completeAt = Number.NaN;
   void client
