@@ -8,7 +8,8 @@
  * shingles are turned into keyed digests by the tokenizer's HSM (answer-repetition.ts) and never
  * stored as text. Method and threshold: docs/conversation.md "Repetition across sessions".
  */
-import { parseNumbers, SCALES, TENS, UNITS, words } from "./conversation.ts";
+import { words } from "./conversation-intent.ts";
+import { parseNumbers, SCALES, TENS, UNITS } from "./conversation-numbers.ts";
 
 /** Words per shingle: long enough that unrelated answers rarely share one, short enough to survive ASR errors. */
 export const SHINGLE_WORDS = 3;
