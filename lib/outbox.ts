@@ -10,7 +10,7 @@
  * A resend after a partial failure only repeats queue messages for the same delivery ids; the
  * consumer already delivers one id at most once (workers/edge/deliver-webhooks.ts).
  */
-import { and, asc, eq, isNull, lt, sql } from "drizzle-orm";
+import { and, asc, eq, isNull, lt, type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { SessionView } from "./api-schemas.ts";
 import { base64url } from "./crypto/random.ts";
@@ -22,6 +22,7 @@ import { loadSessionView } from "./sessions/view.ts";
 
 export type TerminalEventType = "session.completed" | "session.incomplete";
 export type LifecycleEventType = "session.created" | "session.started";
+type OutboxEventType = TerminalEventType | LifecycleEventType;
 
 /** One terminal event per session, whoever ends it (DO, cancel, expiry): the key enforces it. */
 export const terminalOutboxId = (sessionId: string) => `terminal:${sessionId}`;
@@ -53,31 +54,18 @@ export function recordCreatedEvent(db: Db, session: { id: string; tenantId: stri
  * `started_at` = the UPDATE's time): a refused secret matches nothing and records nothing.
  */
 export function recordStartedEvent(db: Db, started: { clientSecretHash: string; startedAt: number }) {
-  return db
-    .insert(eventOutbox)
-    .select(
-      db
-        .select({
-          id: sql<string>`'started:' || ${sessions.id}`.as("id"),
-          tenantId: sessions.tenantId,
-          sessionId: sessions.id,
-          eventType: sql<LifecycleEventType>`'session.started'`.as("event_type"),
-          createdAt: sql<number>`${sessions.startedAt}`.as("created_at"),
-          messages: sql<string | null>`NULL`.as("messages"),
-          sentAt: sql<number | null>`NULL`.as("sent_at"),
-          attempts: sql<number>`0`.as("attempts"),
-        })
-        .from(sessions)
-        .where(
-          and(
-            eq(sessions.clientSecretHash, started.clientSecretHash),
-            eq(sessions.status, "in_progress"),
-            eq(sessions.startedAt, started.startedAt),
-            eq(sessions.clientSecretUsedAt, started.startedAt),
-          ),
-        ),
-    )
-    .onConflictDoNothing();
+  return recordForMatchedSessions(
+    db,
+    "started:",
+    "session.started",
+    sessions.startedAt,
+    and(
+      eq(sessions.clientSecretHash, started.clientSecretHash),
+      eq(sessions.status, "in_progress"),
+      eq(sessions.startedAt, started.startedAt),
+      eq(sessions.clientSecretUsedAt, started.startedAt),
+    ),
+  );
 }
 
 /**
@@ -97,29 +85,43 @@ export function recordTerminalEvents(
     reason?: string | null;
   },
 ) {
-  // INSERT … SELECT through drizzle's builder: a raw `db.run(sql)` cannot join a D1 batch.
   const where = [
     eq(sessions.status, ended.status),
     eq(sessions.finishedAt, ended.finishedAt),
     ...(ended.sessionId === undefined ? [] : [eq(sessions.id, ended.sessionId)]),
     ...(ended.reason ? [eq(sessions.incompleteReason, ended.reason)] : []),
   ];
+  return recordForMatchedSessions(db, "terminal:", ended.type, sessions.finishedAt, and(...where));
+}
+
+/**
+ * One outbox row `<prefix><session id>` announcing `type` for each session `where` matches, its
+ * `created_at` read from `at`; a row already there is kept. An `INSERT … SELECT` through drizzle's
+ * builder: a raw `db.run(sql)` cannot join a D1 batch.
+ */
+function recordForMatchedSessions(
+  db: Db,
+  prefix: "started:" | "terminal:",
+  type: OutboxEventType,
+  at: typeof sessions.startedAt | typeof sessions.finishedAt,
+  where: SQL | undefined,
+) {
   return db
     .insert(eventOutbox)
     .select(
       db
         .select({
-          id: sql<string>`'terminal:' || ${sessions.id}`.as("id"),
+          id: sql<string>`${prefix} || ${sessions.id}`.as("id"),
           tenantId: sessions.tenantId,
           sessionId: sessions.id,
-          eventType: sql<TerminalEventType>`${ended.type}`.as("event_type"),
-          createdAt: sql<number>`${sessions.finishedAt}`.as("created_at"),
+          eventType: sql<OutboxEventType>`${type}`.as("event_type"),
+          createdAt: sql<number>`${at}`.as("created_at"),
           messages: sql<string | null>`NULL`.as("messages"),
           sentAt: sql<number | null>`NULL`.as("sent_at"),
           attempts: sql<number>`0`.as("attempts"),
         })
         .from(sessions)
-        .where(and(...where)),
+        .where(where),
     )
     .onConflictDoNothing();
 }
