@@ -14,8 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DeliveryMessage } from "../../lib/events.ts";
 import { ScriptedClient } from "../../scripts/lib/scripted-client.ts";
 import { sleep, until } from "../support/wait.ts";
+import { expectSettled as expectSettledFor } from "./fault-contract.ts";
 import {
-  expectSettled as expectSettledFor,
   LIVE_FRAME,
   type ReliabilityHarness,
   type Report,
@@ -41,7 +41,7 @@ async function runSession(msPerCaptureSecond: number, during?: (sessionId: strin
   return { sessionId, closed, client };
 }
 
-/** The fault contract (support.ts › expectSettled), within 40 s. */
+/** The fault contract (fault-contract.ts), within 40 s. */
 const expectSettled = (sessionId: string) => expectSettledFor(h, sessionId, 40_000);
 
 const codes = (report: Report) => report.degraded.map((d) => `${d.component}/${d.code}`);

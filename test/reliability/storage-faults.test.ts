@@ -28,8 +28,8 @@ import { gateQueue } from "../../scripts/lib/platform.ts";
 import { ScriptedClient } from "../../scripts/lib/scripted-client.ts";
 import { rawUpgrade } from "../support/raw-upgrade.ts";
 import { sleep, until } from "../support/wait.ts";
+import { expectSettled as expectSettledFor } from "./fault-contract.ts";
 import {
-  expectSettled as expectSettledFor,
   LIVE_FRAME,
   type ReliabilityHarness,
   type SessionPayload,
@@ -80,7 +80,7 @@ async function expectStorageProblem(res: Response, what: string) {
   expect(problem.status).toBe(503);
 }
 
-/** The fault contract (support.ts › expectSettled). */
+/** The fault contract (fault-contract.ts). */
 const expectSettled = (sessionId: string) => expectSettledFor(h, sessionId);
 
 /** Streams one liveness session, by default at 5× real time. */
