@@ -85,21 +85,23 @@ export async function tokenize(
     for (const spec of header.frames) {
       let frame: DecodedFrame | null = null;
       try {
-        frame = decodeFrame(spec, payload.subarray(spec.offset, spec.offset + spec.length));
+        frame = await decodeFrame(spec, payload.subarray(spec.offset, spec.offset + spec.length));
         await image.addFrame(frame);
         await face.addFrame(frame);
       } finally {
         if (frame) zeroizeFrame(frame);
       }
     }
-    // A parallel face engine has only started the frames (each on its own copy of the pixels).
-    await face.flush?.();
+    // A parallel face engine has only started the frames (each on its own copy of the pixels):
+    // the audio features are computed while its workers run, not after them, since the window's
+    // reply waits for both (bench/README.md "Optimisations": off the last window's critical path).
     const audio = header.audio
       ? extractAudio(
           payload.subarray(header.audio.offset, header.audio.offset + header.audio.length),
           header.audio.tsMs - header.startMs,
         )
       : null;
+    await face.flush?.();
     const fingerprint = fingerprinting ? await makeFingerprint(header.tenantId, face, engines) : null;
     const transcript = header.transcribe
       ? await makeTranscript(
