@@ -2,7 +2,7 @@
  * Acting on one session (product-spec §3, §7): a new client secret while it has not started,
  * cancel (a running session through its Durable Object, which owns it; one that has not started
  * with a conditional UPDATE and its `session.incomplete` outbox row in one batch), and erasure
- * (workers/edge/erasure.ts), which emits `session.erased`.
+ * (workers/edge/erasure.ts; `session.erased` leaves from the outbox, written with the deletion).
  */
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
@@ -16,12 +16,12 @@ import { newId } from "../../../lib/crypto/random.ts";
 import { tenantKeys } from "../../../lib/crypto/tenant-keys.ts";
 import { auditLog, sessions } from "../../../lib/db/schema.ts";
 import { FacetError } from "../../../lib/errors.ts";
-import { emitEvent } from "../../../lib/events.ts";
-import { dispatchSessionOutbox, recordTerminalEvents } from "../../../lib/outbox.ts";
+import { dispatchLifecycleEvent, dispatchSessionOutbox, recordTerminalEvents } from "../../../lib/outbox.ts";
+import { erasedOutboxId, recordSessionErased } from "../../../lib/outbox-records.ts";
 import { sessionStub } from "../../../lib/residency.ts";
 import { loadSessionView, openSessionRow, toSessionView } from "../../../lib/sessions/view.ts";
 import type { EdgeEnv } from "../env.ts";
-import { eraseSessions } from "../erasure.ts";
+import { deleteSessionData, endBeforeErasure } from "../erasure.ts";
 import { problemResponses, validationHook } from "../openapi.ts";
 
 export const sessionControlRoutes = new OpenAPIHono<EdgeEnv>({ defaultHook: validationHook });
@@ -153,18 +153,28 @@ sessionControlRoutes.openapi(eraseSession, async (c) => {
   if (!row) throw new FacetError("ERR_NOT_FOUND", `No session ${id}.`);
   const keys = tenantKeys(c.env, db, tenantId);
   const { clientReferenceId } = await openSessionRow(keys, row);
-  await eraseSessions(db, c.env, [row]);
+  await endBeforeErasure(db, c.env, row);
   const now = Date.now();
-  await db.insert(auditLog).values({
-    id: newId("aud"),
+  // The audit row and `session.erased`'s outbox row join the batch that deletes the session
+  // (docs/reliability.md "Outbox"). The row carries the identifiers the event needs, the
+  // reference sealed: when the event is sent there is no session left to read it from.
+  const erased = await recordSessionErased(db, keys, { sessionId: id, clientReferenceId, at: now });
+  await deleteSessionData(
+    db,
     tenantId,
-    actor: c.var.apiKeyId,
-    action: "session.erase",
-    target: id,
-    at: now,
-  });
-  await emitEvent(db, c.env.EVENTS, keys, "session.erased", {
-    session: { id, clientReferenceId, erasedAt: new Date(now).toISOString() },
-  });
+    [id],
+    [
+      db.insert(auditLog).values({
+        id: newId("aud"),
+        tenantId,
+        actor: c.var.apiKeyId,
+        action: "session.erase",
+        target: id,
+        at: now,
+      }),
+      erased.insert,
+    ],
+  );
+  c.executionCtx.waitUntil(dispatchLifecycleEvent(c.env, db, erasedOutboxId(id)));
   return c.body(null, 204);
 });
