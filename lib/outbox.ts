@@ -1,12 +1,13 @@
 /**
- * Transactional outbox for the session lifecycle events (docs/reliability.md "Outbox",
- * product-spec §6: the integrator hears about every session exactly once). The statement that
- * creates, starts or ends a session and the outbox row announcing it go to D1 in one batch, so
- * either both exist or neither does. A dispatcher then turns the row into delivery rows with ids
- * derived from the row (the same `webhook-id`s on every attempt), sends their queue messages and
- * marks the row sent. It runs inline right after the batch (for a terminal event the session DO
- * retries it from its alarm with backoff) and from the five-minute cron for every row left
- * pending (a refusing queue, an evicted object).
+ * Transactional outbox for every event that announces a state change (docs/reliability.md
+ * "Outbox", product-spec §6: the integrator hears about every session exactly once). The statement
+ * that creates, starts, ends or erases a session (or disables an endpoint) and the outbox row
+ * announcing it go to D1 in one batch, so either both exist or neither does; the erasure and
+ * disable rows are written by lib/outbox-records.ts. A dispatcher then turns the row into
+ * delivery rows with ids derived from the row (the same `webhook-id`s on every attempt), sends
+ * their queue messages and marks the row sent. It runs inline right after the batch (for a
+ * terminal event the session DO retries it from its alarm with backoff) and from the five-minute
+ * cron for every row left pending (a refusing queue, an evicted object).
  * A resend after a partial failure only repeats queue messages for the same delivery ids; the
  * consumer already delivers one id at most once (workers/edge/deliver-webhooks.ts).
  */
@@ -17,12 +18,14 @@ import { base64url } from "./crypto/random.ts";
 import { tenantKeys } from "./crypto/tenant-keys.ts";
 import type { Db } from "./db/client.ts";
 import { eventOutbox, sessions } from "./db/schema.ts";
-import { type DeliveryMessage, enqueueDeliveries, prepareEvent } from "./events.ts";
+import { type DeliveryMessage, enqueueDeliveries, type PreparedEvent, prepareEvent } from "./events.ts";
+import { isRecordedEvent, recordedEventData } from "./outbox-records.ts";
 import { loadSessionView } from "./sessions/view.ts";
 
 export type TerminalEventType = "session.completed" | "session.incomplete";
 export type LifecycleEventType = "session.created" | "session.started";
 type OutboxEventType = TerminalEventType | LifecycleEventType;
+type OutboxRow = typeof eventOutbox.$inferSelect;
 
 /** One terminal event per session, whoever ends it (DO, cancel, expiry): the key enforces it. */
 export const terminalOutboxId = (sessionId: string) => `terminal:${sessionId}`;
@@ -119,6 +122,7 @@ function recordForMatchedSessions(
           messages: sql<string | null>`NULL`.as("messages"),
           sentAt: sql<number | null>`NULL`.as("sent_at"),
           attempts: sql<number>`0`.as("attempts"),
+          data: sql<string | null>`NULL`.as("data"),
         })
         .from(sessions)
         .where(where),
@@ -145,15 +149,13 @@ async function stableDeliveryId(outboxId: string, endpointId: string): Promise<s
   return `msg_${base64url(new Uint8Array(digest).slice(0, 16))}`;
 }
 
-type OutboxRow = typeof eventOutbox.$inferSelect;
-
 /**
  * The session as it was when a lifecycle event happened. The view is read at dispatch, which may
  * come minutes later from the sweep, when the session has started or ended; `created` and
  * `started` announce the state they name, so their fields are those of that moment (nothing
  * finished, no report yet). A terminal state does not change any more: its view is as read.
  */
-function asOfEvent(view: SessionView, row: OutboxRow): SessionView {
+function asOfEvent(view: SessionView, row: { eventType: OutboxEventType; createdAt: number }): SessionView {
   if (row.eventType === "session.completed" || row.eventType === "session.incomplete") return view;
   const started = row.eventType === "session.started";
   return {
@@ -166,34 +168,51 @@ function asOfEvent(view: SessionView, row: OutboxRow): SessionView {
   };
 }
 
+/**
+ * The deliveries of one row, ids derived from the row. A session event is built from the session
+ * now (an erased session has no view: nothing is left to announce, docs/data-protection.md); an
+ * erasure or disable from what its row recorded. Their deliveries name no session, as before the
+ * outbox: a later erasure has nothing of theirs to cancel.
+ */
+async function prepareRow(env: Env, db: Db, row: OutboxRow): Promise<PreparedEvent | null> {
+  const keys = tenantKeys(env, db, row.tenantId);
+  const options = {
+    now: row.createdAt,
+    deliveryId: (endpointId: string) => stableDeliveryId(row.id, endpointId),
+  };
+  const type = row.eventType;
+  if (isRecordedEvent(type)) {
+    const data = await recordedEventData(keys, { ...row, eventType: type });
+    return data ? prepareEvent(db, keys, type, data, options) : null;
+  }
+  const view = row.sessionId === null ? null : await loadSessionView(db, keys, row.sessionId);
+  if (!view) return null;
+  return prepareEvent(
+    db,
+    keys,
+    type,
+    { session: asOfEvent(view, { ...row, eventType: type }) },
+    {
+      ...options,
+      sessionId: row.sessionId,
+    },
+  );
+}
+
 async function dispatchRow(env: Env, db: Db, row: OutboxRow): Promise<void> {
   let messages: DeliveryMessage[];
   if (row.messages !== null) {
     messages = MessagesSchema.parse(JSON.parse(row.messages));
   } else {
-    const keys = tenantKeys(env, db, row.tenantId);
-    // An erased session has no view: nothing is left to announce (docs/data-protection.md).
-    const view = await loadSessionView(db, keys, row.sessionId);
-    const prepared = view
-      ? await prepareEvent(
-          db,
-          keys,
-          row.eventType,
-          { session: asOfEvent(view, row) },
-          {
-            sessionId: row.sessionId,
-            now: row.createdAt,
-            deliveryId: (endpointId) => stableDeliveryId(row.id, endpointId),
-          },
-        )
-      : null;
+    const prepared = await prepareRow(env, db, row);
     messages = prepared?.messages ?? [];
     // Deliveries and the fixed message list in one batch: a concurrent dispatcher derives the
-    // same ids, so whichever batch lands second changes nothing.
+    // same ids, so whichever batch lands second changes nothing. The recorded `data` goes in the
+    // same statement: from here the sealed delivery payloads hold the body.
     await db.batch([
       db
         .update(eventOutbox)
-        .set({ messages: JSON.stringify(messages), attempts: sql`${eventOutbox.attempts} + 1` })
+        .set({ messages: JSON.stringify(messages), attempts: sql`${eventOutbox.attempts} + 1`, data: null })
         .where(and(eq(eventOutbox.id, row.id), isNull(eventOutbox.messages))),
       ...(prepared ? [prepared.insert] : []),
     ]);
@@ -229,9 +248,10 @@ export function dispatchSessionOutbox(env: Env, db: Db, sessionId: string): Prom
 }
 
 /**
- * The inline dispatch of `session.created` / `session.started`, for `waitUntil`: nothing retries
- * it but the five-minute sweep, which finds the row still pending, so a failure is not an error
- * here. No detail is logged (errors may quote row data).
+ * The inline dispatch of an event nobody else retries (`session.created`, `session.started`, the
+ * erasures, `endpoint.disabled`), for `waitUntil`: only the five-minute sweep does, which finds
+ * the row still pending, so a failure is not an error here. No detail is logged (errors may quote
+ * row data).
  */
 export function dispatchLifecycleEvent(env: Env, db: Db, outboxId: string): Promise<void> {
   return dispatchOutbox(env, db, outboxId).catch(() => {

@@ -386,22 +386,33 @@ export const answerDigests = sqliteTable(
 );
 
 // ---------------------------------------------------------------------------------------------
-// Transactional outbox (docs/reliability.md "Outbox"). Written in the same D1 batch as the session
-// insert or status change it announces, so "status written, event lost" cannot happen; lib/outbox.ts turns a row
-// into deliveries and queue messages and marks it sent. Holds ids only, never payloads.
+// Transactional outbox (docs/reliability.md "Outbox"). Written in the same D1 batch as the state
+// change it announces (session insert or status change, erasure, endpoint disable), so "state
+// written, event lost" cannot happen; lib/outbox.ts turns a row into deliveries and queue messages
+// and marks it sent. Holds identifiers only, never payloads.
 
 export const eventOutbox = sqliteTable(
   "event_outbox",
   {
     /**
-     * `created:` / `started:` / `terminal:<session id>`: one event of each per session (one
-     * terminal event, whoever ends it)
+     * `created:` / `started:` / `terminal:` / `erased:<session id>`: one event of each per session
+     * (one terminal event, whoever ends it); `subject-erased:<random>` per subject erasure;
+     * `disabled:<endpoint id>:<disabled_at>` per disable
      */
     id: text("id").primaryKey(),
     tenantId: text("tenant_id").notNull(),
-    sessionId: text("session_id").notNull(),
+    /** the session the event is about; null for `subject.erased` and `endpoint.disabled` */
+    sessionId: text("session_id"),
     eventType: text("event_type", {
-      enum: ["session.created", "session.started", "session.completed", "session.incomplete"],
+      enum: [
+        "session.created",
+        "session.started",
+        "session.completed",
+        "session.incomplete",
+        "session.erased",
+        "subject.erased",
+        "endpoint.disabled",
+      ],
     }).notNull(),
     /** also the event's `timestamp`, so every dispatch attempt builds the same body */
     createdAt: integer("created_at").notNull(),
@@ -413,6 +424,13 @@ export const eventOutbox = sqliteTable(
     /** set once its queue messages were accepted; null = pending. Retention: class `deliveries` */
     sentAt: integer("sent_at"),
     attempts: integer("attempts").notNull().default(0),
+    /**
+     * What an event needs that cannot be read at send time (lib/outbox-records.ts): JSON of
+     * identifiers only. For erasures the subject's reference, sealed (GCM, row id = outbox id);
+     * for `endpoint.disabled` the endpoint's id, URL and reason. Null for session events (built
+     * from the session) and once the deliveries are recorded (they hold the body from then).
+     */
+    data: text("data"),
   },
   (t) => [index("event_outbox_pending").on(t.sentAt, t.createdAt)],
 );

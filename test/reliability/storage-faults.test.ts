@@ -30,6 +30,7 @@ import { rawUpgrade } from "../support/raw-upgrade.ts";
 import { sleep, until } from "../support/wait.ts";
 import { expectSettled as expectSettledFor } from "./fault-contract.ts";
 import {
+  fireSweepCron,
   LIVE_FRAME,
   type ReliabilityHarness,
   type SessionPayload,
@@ -265,7 +266,7 @@ describe("queue unavailable after the status is written (transactional outbox)",
     }
     // Nothing retries a lifecycle row inline: the five-minute sweep sends it once it is 30 s old
     // (the trigger's scheduledTime is the sweep's clock, so no sleeping).
-    await fireSweepCron(Date.now() + 31_000);
+    await fireSweepCron(h, Date.now() + 31_000);
     const createdEvent = await h.receiver.waitFor(
       (a) => a.sessionId === sessionId && a.type === "session.created",
     );
@@ -302,16 +303,6 @@ async function outboxDeliveryIds(outboxId: string): Promise<string[]> {
     .bind(outboxId)
     .first<{ messages: string }>();
   return (JSON.parse(row?.messages ?? "[]") as { deliveryId: string }[]).map((m) => m.deliveryId);
-}
-
-/** Fires the five-minute Cron Trigger (expiry + outbox sweep) with `scheduledTime` = `time`. */
-async function fireSweepCron(time: number): Promise<void> {
-  const url = new URL("/cdn-cgi/local/scheduled", h.platform.url);
-  url.searchParams.set("cron", "*/5 * * * *");
-  url.searchParams.set("time", String(time));
-  const res = await fetch(url);
-  expect(res.status).toBe(200);
-  await res.body?.cancel();
 }
 
 describe("session Durable Object restarted (workerd stopped and started on the same state)", () => {

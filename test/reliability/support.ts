@@ -360,3 +360,16 @@ export function workerdPids(): number[] {
   }
   return pids;
 }
+
+/**
+ * Fires the five-minute Cron Trigger (expiry + outbox sweep) with `scheduledTime` = `time`: the
+ * sweep's clock, so a test moves it past the 30 s grace without sleeping.
+ */
+export async function fireSweepCron(h: ReliabilityHarness, time: number): Promise<void> {
+  const url = new URL("/cdn-cgi/local/scheduled", h.platform.url);
+  url.searchParams.set("cron", "*/5 * * * *");
+  url.searchParams.set("time", String(time));
+  const res = await fetch(url);
+  if (res.status !== 200) throw new Error(`scheduled handler answered ${res.status}`);
+  await res.body?.cancel();
+}

@@ -14,7 +14,9 @@ import { tenantKeys } from "../../lib/crypto/tenant-keys.ts";
 import { type Db, openDb } from "../../lib/db/client.ts";
 import { auditLog, deliveries, webhookEndpoints } from "../../lib/db/schema.ts";
 import { FacetError } from "../../lib/errors.ts";
-import { type DeliveryMessage, emitEvent, openPayload } from "../../lib/events.ts";
+import { type DeliveryMessage, openPayload } from "../../lib/events.ts";
+import { dispatchLifecycleEvent } from "../../lib/outbox.ts";
+import { disabledOutboxId, recordEndpointDisabled } from "../../lib/outbox-records.ts";
 import { webhookHeaders } from "../../lib/webhook-signature.ts";
 import { checkWebhookUrl } from "../../lib/webhook-url.ts";
 
@@ -229,17 +231,22 @@ export async function disableIfFailing(
     );
   if ((delivered?.n ?? 0) > 0 || (dead?.n ?? 0) < DISABLE_MIN_DEAD) return false;
   const reason = `${dead?.n} deliveries dead and none delivered in the last 72 h`;
-  const [disabled] = await db
-    .update(webhookEndpoints)
-    .set({ enabled: false, disabledReason: reason, disabledAt: now })
-    .where(
-      and(
-        eq(webhookEndpoints.id, endpointId),
-        eq(webhookEndpoints.enabled, true),
-        sql`${webhookEndpoints.deletedAt} IS NULL`,
-      ),
-    )
-    .returning();
+  // The disable and its `endpoint.disabled` outbox row in one batch (docs/reliability.md
+  // "Outbox"): a queue refusing the send afterwards delays the event, never loses it.
+  const [[disabled]] = await db.batch([
+    db
+      .update(webhookEndpoints)
+      .set({ enabled: false, disabledReason: reason, disabledAt: now })
+      .where(
+        and(
+          eq(webhookEndpoints.id, endpointId),
+          eq(webhookEndpoints.enabled, true),
+          sql`${webhookEndpoints.deletedAt} IS NULL`,
+        ),
+      )
+      .returning({ id: webhookEndpoints.id }),
+    recordEndpointDisabled(db, { endpointId, tenantId, reason, at: now }),
+  ]);
   if (!disabled) return false; // already disabled (by a concurrent consumer or the integrator)
   await db.insert(auditLog).values({
     id: newId("aud"),
@@ -249,13 +256,6 @@ export async function disableIfFailing(
     target: endpointId,
     at: now,
   });
-  await emitEvent(db, env.EVENTS, tenantKeys(env, db, tenantId), "endpoint.disabled", {
-    endpoint: {
-      id: disabled.id,
-      url: disabled.url,
-      disabledReason: reason,
-      disabledAt: new Date(now).toISOString(),
-    },
-  });
+  await dispatchLifecycleEvent(env, db, disabledOutboxId(endpointId, now));
   return true;
 }

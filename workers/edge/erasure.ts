@@ -4,10 +4,13 @@
  * outcome once and then deletes its own storage); a session nobody started is ended with one
  * conditional UPDATE that also voids its client secret. Then one D1 batch per chunk removes the
  * session, its node outcomes, report and idempotency keys, and the payloads of its deliveries
- * (delivery metadata stays for the delivery log; what was not yet sent is cancelled). The
+ * (delivery metadata stays for the delivery log; what was not yet sent is cancelled). The caller's
+ * own statements (the audit row, the `session.erased` outbox row) join the last of those batches,
+ * so the erasure and its announcement land together (docs/reliability.md "Outbox"). The
  * retention purge (retention.ts) uses the same deletion for sessions that have ended.
  */
 import { and, eq, inArray } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../../lib/db/client.ts";
 import {
   answerDigests,
@@ -48,10 +51,21 @@ export async function endBeforeErasure(db: Db, env: Env, row: SessionRow, now = 
   await sessionStub(env, row).cancel("cancelled");
 }
 
-/** Deletes the sessions' rows and erases their delivery payloads; ids must belong to `tenantId`. */
-export async function deleteSessionData(db: Db, tenantId: string, ids: readonly string[]): Promise<void> {
+/**
+ * Deletes the sessions' rows and erases their delivery payloads; ids must belong to `tenantId`.
+ * `also` runs in the last batch (in a batch of its own when there is no session to delete).
+ */
+export async function deleteSessionData(
+  db: Db,
+  tenantId: string,
+  ids: readonly string[],
+  also: readonly BatchItem<"sqlite">[] = [],
+): Promise<void> {
+  const [first, ...rest] = also;
+  if (ids.length === 0 && first) await db.batch([first, ...rest]);
   for (let i = 0; i < ids.length; i += ERASE_CHUNK) {
     const chunk = ids.slice(i, i + ERASE_CHUNK);
+    const last = i + ERASE_CHUNK >= ids.length;
     await db.batch([
       // Not yet sent: never send it (the integrator hears `session.erased` / `subject.erased`).
       db
@@ -81,6 +95,7 @@ export async function deleteSessionData(db: Db, tenantId: string, ids: readonly 
         .delete(idempotencyKeys)
         .where(and(eq(idempotencyKeys.tenantId, tenantId), inArray(idempotencyKeys.sessionId, chunk))),
       db.delete(sessions).where(and(eq(sessions.tenantId, tenantId), inArray(sessions.id, chunk))),
+      ...(last ? also : []),
     ]);
   }
 }

@@ -7,7 +7,7 @@
  *   outcomes), the metadata of their webhook deliveries, and the audit entries about them.
  * - `DELETE` ends running sessions through their Durable Object, erases sessions, outcomes,
  *   reports and delivery payloads, crypto-shreds the subject's fingerprints (its key is destroyed
- *   in the HSM, lib/recognition/subject-keys.ts), and emits `subject.erased`.
+ *   in the HSM, lib/recognition/subject-keys.ts), and emits `subject.erased` through the outbox.
  *
  * Both are audited. The audit row's target is `subject:<SHA-256 of tenant id and reference>`, not
  * the reference itself, so the log proves the request without keeping the identifier it erased
@@ -24,7 +24,8 @@ import {
 import { newId } from "../../../lib/crypto/random.ts";
 import { type TenantKeys, tenantKeys } from "../../../lib/crypto/tenant-keys.ts";
 import { auditLog, deliveries, sessions } from "../../../lib/db/schema.ts";
-import { emitEvent } from "../../../lib/events.ts";
+import { dispatchLifecycleEvent } from "../../../lib/outbox.ts";
+import { recordSubjectErased, subjectErasedOutboxId } from "../../../lib/outbox-records.ts";
 import { eraseSubjectFingerprints, listEnrolments } from "../../../lib/recognition/store.ts";
 import { loadReport, openSessionData, openSessionRow, toSessionView } from "../../../lib/sessions/view.ts";
 import type { EdgeEnv } from "../env.ts";
@@ -157,17 +158,23 @@ subjectRoutes.openapi(
     const now = Date.now();
     const erasedAt = new Date(now).toISOString();
     const sessionIds = rows.map((r) => r.id);
-    await db.insert(auditLog).values({
-      id: newId("aud"),
-      tenantId,
-      actor: c.var.apiKeyId,
-      action: "subject.erase",
-      target: await subjectAuditTarget(keys, ref),
-      at: now,
-    });
-    await emitEvent(db, c.env.EVENTS, keys, "subject.erased", {
-      subject: { clientReferenceId: ref, sessionIds, erasedAt },
-    });
+    // Every step above is done: the audit row and the event's outbox row record the completion in
+    // one batch (docs/reliability.md "Outbox"). A failure before this point fails the request and
+    // a retry redoes what is left; after it, the five-minute sweep owes the event. The row keeps
+    // the reference sealed and the session ids, nothing else (lib/outbox-records.ts).
+    const outboxId = subjectErasedOutboxId();
+    await db.batch([
+      db.insert(auditLog).values({
+        id: newId("aud"),
+        tenantId,
+        actor: c.var.apiKeyId,
+        action: "subject.erase",
+        target: await subjectAuditTarget(keys, ref),
+        at: now,
+      }),
+      (await recordSubjectErased(db, keys, outboxId, { clientReferenceId: ref, sessionIds, at: now })).insert,
+    ]);
+    c.executionCtx.waitUntil(dispatchLifecycleEvent(c.env, db, outboxId));
     return c.json({ clientReferenceId: ref, sessionIds, fingerprintsErased, erasedAt }, 200);
   },
 );
