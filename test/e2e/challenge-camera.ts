@@ -8,6 +8,11 @@
  * The microphone stays Chromium's fake one: the original `getUserMedia` is called as the page
  * asked, and only its video track is swapped.
  *
+ * The clips were not made for this: no person in them turns their head 15° to their own left, and
+ * none shows all four actions (`missing`; the camera stays neutral for those prompts, so such a
+ * challenge fails as it would for a person who does not react). `opposite` plays the wrong
+ * movement instead — the turn the other way, looking down, open eyes for a blink.
+ *
  * Frames reach the page through `page.exposeBinding` (a DevTools binding: the hosted page's CSP
  * allows no other origin and no inline script) as JPEG bytes decoded in memory; nothing derived
  * from the clips is written anywhere (their rights are unstated, scripts/lib/test-media.ts).
@@ -89,8 +94,9 @@ function jpegSegment(clip: string, startS: number, seconds: number): Buffer[] {
 
 /**
  * Labels the clips (cached) and returns the camera of the person best suited to `answering`.
- * Following the prompts: the person whose clips answer the most challenges, on a tie the person of
- * the e2e live clip (cap12), whose passive session the other cases already approve. Answering
+ * Following the prompts: the person whose clips answer the most challenges; on a tie the one with
+ * the longest blink, since a platform shedding frames under load (window-assembler.ts, the
+ * widget's `slow_down`) analyses one or two frames a window and misses a short closure. Answering
  * wrongly: the person with the most wrong movements to play (a turn the other way, looking down),
  * so the case exercises the direction check rather than a camera that merely stays still.
  * Labelling all three clips costs ~4–5 min CPU once; later runs read the cache.
@@ -120,6 +126,7 @@ export async function prepareChallengeCamera(
     (a, b) =>
       (answering === "opposite" ? wrongMoves(b.found) - wrongMoves(a.found) : 0) ||
       a.found.missing.length - b.found.missing.length ||
+      (b.found.segments.blink?.margin ?? 0) - (a.found.segments.blink?.margin ?? 0) ||
       Number(b.found.person === livePerson) - Number(a.found.person === livePerson),
   );
   const chosen = candidates[0];
