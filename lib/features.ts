@@ -34,6 +34,20 @@ export const FaceWindowSchema = z.object({
   yawRangeDeg: z.number().min(0).max(180),
   /** range of head pitch over the window, degrees */
   pitchRangeDeg: z.number().min(0).max(180),
+  /**
+   * Signed head pose over the window's frames with a face, degrees (0 when none had one): mean,
+   * least and greatest. The ranges above cannot tell a turn to the left from one to the right;
+   * these can, so a challenge is checked for its direction against the pose before it was shown
+   * (durable-objects/session/node-logic.ts). Signs as the face engine reads an unmirrored camera
+   * image, measured on the e2e webcam clips (test/tokenizer/face.test.ts): yaw < 0 is the person
+   * turned to *their* left, pitch < 0 is the person looking up.
+   */
+  yawMeanDeg: z.number().min(-180).max(180),
+  yawMinDeg: z.number().min(-180).max(180),
+  yawMaxDeg: z.number().min(-180).max(180),
+  pitchMeanDeg: z.number().min(-180).max(180),
+  pitchMinDeg: z.number().min(-180).max(180),
+  pitchMaxDeg: z.number().min(-180).max(180),
   /** eye closures detected in the window */
   blinkCount: z.number().int().min(0).max(100),
   /** mean eye openness (0 closed … 1 wide open) */

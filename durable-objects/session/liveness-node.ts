@@ -16,9 +16,12 @@ import {
   drawChallenges,
   isUsableWindow,
   livenessOutcome,
+  referencePose,
+  responsePeriod,
   windowAnswersChallenge,
 } from "./node-logic.ts";
 import { livenessSlice } from "./slices.ts";
+import { WINDOW_MS } from "./window-assembler.ts";
 
 type LivenessNodeSpec = Extract<FlowNode, { type: "liveness" }>;
 
@@ -28,8 +31,11 @@ export interface LivenessState {
   /** windows processed (tokenized or lost) when the node began: its clock */
   firstProcessed: number;
   challenges: ChallengeAction[];
-  /** window index at which each issued challenge was shown, and whether it was answered */
-  issued: { at: number; passed: boolean }[];
+  /**
+   * Each issued challenge: the capture time of the newest sample when it was sent (its response
+   * period, node-logic.ts `responsePeriod`) and whether it was answered.
+   */
+  issued: { promptedAtMs: number; passed: boolean }[];
   deciding: boolean;
 }
 
@@ -40,6 +46,8 @@ export interface LivenessContext {
   windows(): readonly WindowFeatures[];
   /** windows processed so far, tokenized or lost */
   processed(): number;
+  /** capture time of the newest media sample received (window-assembler.ts `latestMs`) */
+  capturedMs(): number;
   /** adds a decided node's challenges to the session's totals (for the report) */
   countChallenges(issued: number, passed: number): void;
   finishNode(node: FlowNode, outcome: string): Promise<void>;
@@ -80,25 +88,31 @@ export async function progressLiveness(
     usableSeconds: usable,
     requiredSeconds: live.node.minSeconds,
   });
-  // Verify the challenge(s) still open against the newest window.
+  // Verify the challenge(s) still open against the newest window, if it lies in their response
+  // period, each from the pose of the newest usable window captured before that period.
   const newest = nodeWindows.at(-1);
+  const over = (c: LivenessState["issued"][number]): boolean =>
+    newest !== undefined && newest.startMs >= responsePeriod(c.promptedAtMs).endMs - WINDOW_MS;
   live.issued.forEach((issued, i) => {
     const action = live.challenges[i];
+    const period = responsePeriod(issued.promptedAtMs);
     if (
       !issued.passed &&
       action &&
       newest &&
-      index - issued.at <= CHALLENGE_RESPONSE_WINDOWS &&
-      windowAnswersChallenge(action, newest)
+      newest.startMs >= period.startMs &&
+      newest.startMs < period.endMs &&
+      windowAnswersChallenge(action, newest, referencePose(nodeWindows, period.startMs))
     ) {
       issued.passed = true;
     }
   });
-  // Issue the next challenge after one usable window, then one every response period.
+  // Issue the next challenge after one usable window, then each once the one before has had its
+  // whole response period.
   const nextChallenge = live.challenges[live.issued.length];
   const lastIssued = live.issued.at(-1);
-  if (nextChallenge && usable >= 1 && (!lastIssued || index - lastIssued.at >= CHALLENGE_RESPONSE_WINDOWS)) {
-    live.issued.push({ at: index, passed: false });
+  if (nextChallenge && usable >= 1 && (!lastIssued || over(lastIssued))) {
+    live.issued.push({ promptedAtMs: ctx.capturedMs(), passed: false });
     ctx.send({
       type: "challenge",
       nodeId: live.node.id,
@@ -107,8 +121,7 @@ export async function progressLiveness(
     });
   }
   const challengesDone =
-    live.issued.length === live.challenges.length &&
-    (!lastIssued || live.issued.every((c) => c.passed || index - c.at >= CHALLENGE_RESPONSE_WINDOWS));
+    live.issued.length === live.challenges.length && live.issued.every((c) => c.passed || over(c));
   const maxWindows =
     live.node.minSeconds + live.challenges.length * CHALLENGE_RESPONSE_WINDOWS + FACE_WAIT_WINDOWS;
   if (usable >= live.node.minSeconds && challengesDone) return decideLiveness(ctx, live, nodeWindows);

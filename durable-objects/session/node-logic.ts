@@ -8,6 +8,7 @@ import type { WindowFeatures } from "../../lib/features.ts";
 import type { DataValidationNode } from "../../lib/flow.ts";
 import { DEFAULT_POLICY } from "../../lib/fusion.ts";
 import type { ChallengeAction } from "../../lib/widget-protocol.ts";
+import { WINDOW_MS } from "./window-assembler.ts";
 
 /** Reads `metadata.a.b` / `providedData.x` from the session's data. */
 export function readField(
@@ -105,19 +106,65 @@ export function drawChallenges(count: number): ChallengeAction[] {
 export const CHALLENGE_RESPONSE_WINDOWS = 3;
 
 /**
- * Whether a window shows the challenged movement. The features carry yaw and pitch *ranges*
- * per window, so a turn is "enough rotation within the window" — direction is not checked
- * here (documented limitation; the liveness model weighs it with the other cues).
+ * The capture-time span [startMs, endMs) in which a challenge is answered: the window being
+ * captured when the prompt went out (`promptedAtMs`, the newest sample the session had received)
+ * and the next ones, CHALLENGE_RESPONSE_WINDOWS in all. Counting in capture time rather than in
+ * windows tokenized since the prompt keeps the person's time to answer whole when the tokenizer
+ * lags behind capture: windows captured before the prompt reached them are not spent on it.
  */
-export function windowAnswersChallenge(action: ChallengeAction, w: WindowFeatures): boolean {
+export function responsePeriod(promptedAtMs: number): { startMs: number; endMs: number } {
+  const startMs = Math.floor(promptedAtMs / WINDOW_MS) * WINDOW_MS;
+  return { startMs, endMs: startMs + CHALLENGE_RESPONSE_WINDOWS * WINDOW_MS };
+}
+
+/** Rotation toward the asked side, from the pose before the prompt, that answers a turn. */
+export const TURN_MIN_DEG = 15;
+/** Upward pitch, from the pose before the prompt, that answers "look up". */
+export const LOOK_UP_MIN_DEG = 10;
+
+/** The head pose a challenge is measured from: the face's mean pose in one window. */
+export interface ReferencePose {
+  yawDeg: number;
+  pitchDeg: number;
+}
+
+/**
+ * The pose before a challenge was shown: the mean pose of the newest usable window captured
+ * before its response period (`beforeMs`, `responsePeriod(…).startMs`). Null when none had a
+ * face; the node only issues a challenge after a usable window, so then nothing is confirmed.
+ */
+export function referencePose(windows: readonly WindowFeatures[], beforeMs: number): ReferencePose | null {
+  for (let i = windows.length - 1; i >= 0; i--) {
+    const w = windows[i];
+    if (w && w.startMs < beforeMs && isUsableWindow(w) && w.face)
+      return { yawDeg: w.face.yawMeanDeg, pitchDeg: w.face.pitchMeanDeg };
+  }
+  return null;
+}
+
+/**
+ * Whether a window shows the challenged movement, in the asked direction (product-spec §4
+ * challenges): a turn is the head's rotation toward the asked side, from the pose before the
+ * prompt, reaching TURN_MIN_DEG at the window's extreme; "look up" likewise in pitch. The signs
+ * are the face engine's (lib/features.ts `yawMeanDeg`): yaw < 0 is the person's own left — the
+ * side the widget's prompt names, which its mirrored preview shows on the same side — and
+ * pitch < 0 is up. A turn the other way moves away from the asked side and answers nothing.
+ * A blink needs no reference: an eye closure seen after an open eye.
+ */
+export function windowAnswersChallenge(
+  action: ChallengeAction,
+  w: WindowFeatures,
+  before: ReferencePose | null,
+): boolean {
   const face = w.face;
   if (!face || face.facePresentRatio < 0.5) return false;
   switch (action) {
     case "turn_left":
+      return before !== null && before.yawDeg - face.yawMinDeg >= TURN_MIN_DEG;
     case "turn_right":
-      return face.yawRangeDeg >= 15;
+      return before !== null && face.yawMaxDeg - before.yawDeg >= TURN_MIN_DEG;
     case "look_up":
-      return face.pitchRangeDeg >= 10;
+      return before !== null && before.pitchDeg - face.pitchMinDeg >= LOOK_UP_MIN_DEG;
     case "blink":
       return face.blinkCount >= 1;
   }

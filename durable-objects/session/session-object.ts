@@ -104,6 +104,7 @@ export class SessionObject extends DurableObject<Env> {
     config: () => this.#state?.config,
     windows: () => this.#pipeline.windows,
     processed: () => this.#pipeline.processed,
+    capturedMs: () => this.#assembler.latestMs,
     probe: this.#probe,
     countChallenges: (issued, passed) => {
       this.#challengeStats = {

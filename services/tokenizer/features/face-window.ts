@@ -30,7 +30,7 @@ export interface FaceObservation {
 }
 
 /** EAR below this is a closed eye (Soukupová & Čech use ≈ 0.2). */
-const EAR_CLOSED = 0.2;
+export const EAR_CLOSED = 0.2;
 /** EAR at which openness reads 1. */
 const EAR_WIDE = 0.35;
 /** Head turned further than this is looking away from the screen. */
@@ -49,6 +49,9 @@ const clamp01 = (v: number): number => (Number.isFinite(v) ? Math.min(1, Math.ma
 const range = (values: readonly number[]): number =>
   values.length ? Math.max(...values) - Math.min(...values) : 0;
 const deg = (rad: number): number => (rad * 180) / Math.PI;
+const clampDeg = (v: number): number => (Number.isFinite(v) ? Math.min(180, Math.max(-180, v)) : 0);
+const least = (values: readonly number[]): number => (values.length ? Math.min(...values) : 0);
+const greatest = (values: readonly number[]): number => (values.length ? Math.max(...values) : 0);
 
 export class FaceWindowAccumulator {
   #frames = 0;
@@ -161,6 +164,13 @@ export class FaceWindowAccumulator {
       faceAreaMean: clamp01(mean(this.#area)),
       yawRangeDeg: Math.min(180, range(this.#yaw)),
       pitchRangeDeg: Math.min(180, range(this.#pitch)),
+      // signed, in the engine's convention (lib/features.ts): the direction of a challenged turn
+      yawMeanDeg: clampDeg(mean(this.#yaw)),
+      yawMinDeg: clampDeg(least(this.#yaw)),
+      yawMaxDeg: clampDeg(greatest(this.#yaw)),
+      pitchMeanDeg: clampDeg(mean(this.#pitch)),
+      pitchMinDeg: clampDeg(least(this.#pitch)),
+      pitchMaxDeg: clampDeg(greatest(this.#pitch)),
       blinkCount: Math.min(100, this.#blinks),
       eyeOpennessMean: clamp01(mean(this.#openness)),
       mouthApertureStd: clamp01(std(this.#mouth)),

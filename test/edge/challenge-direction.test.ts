@@ -1,0 +1,145 @@
+/**
+ * Liveness challenge verification (durable-objects/session/node-logic.ts): a turn or an upward
+ * look is the head's signed rotation toward the asked side, measured from the pose in the newest
+ * usable window captured before the prompt, within a response period counted in capture time; the opposite direction, too little rotation or no reference
+ * answers nothing. Signs are the face engine's (lib/features.ts): yaw < 0 the person's own left,
+ * pitch < 0 up — test/tokenizer/face.test.ts measures them on a real clip.
+ */
+import { describe, expect, it } from "vitest";
+import {
+  CHALLENGE_RESPONSE_WINDOWS,
+  LOOK_UP_MIN_DEG,
+  referencePose,
+  responsePeriod,
+  TURN_MIN_DEG,
+  windowAnswersChallenge,
+} from "../../durable-objects/session/node-logic.ts";
+import { type FaceWindow, FEATURES_SCHEMA, type WindowFeatures } from "../../lib/features.ts";
+
+/** A window whose face holds yaw/pitch between the given extremes (degrees), mean in between. */
+function window(
+  seq: number,
+  pose: { yaw: [number, number]; pitch?: [number, number]; blinks?: number; present?: number },
+): WindowFeatures {
+  const [yawMin, yawMax] = pose.yaw;
+  const [pitchMin, pitchMax] = pose.pitch ?? [-5, -5];
+  const face: FaceWindow = {
+    framesAnalyzed: 5,
+    facePresentRatio: pose.present ?? 1,
+    multiFaceRatio: 0,
+    faceAreaMean: 0.2,
+    yawRangeDeg: yawMax - yawMin,
+    pitchRangeDeg: pitchMax - pitchMin,
+    yawMeanDeg: (yawMin + yawMax) / 2,
+    yawMinDeg: yawMin,
+    yawMaxDeg: yawMax,
+    pitchMeanDeg: (pitchMin + pitchMax) / 2,
+    pitchMinDeg: pitchMin,
+    pitchMaxDeg: pitchMax,
+    blinkCount: pose.blinks ?? 0,
+    eyeOpennessMean: 0.8,
+    mouthApertureStd: 0.05,
+    gazeOffScreenRatio: 0,
+    planarity: 0.3,
+    depthVariation: 0.3,
+    landmarkJitter: 0.01,
+  };
+  return {
+    schema: FEATURES_SCHEMA,
+    seq,
+    startMs: seq * 1000,
+    endMs: seq * 1000 + 999,
+    face,
+    image: null,
+    audio: null,
+  };
+}
+
+const neutral = window(0, { yaw: [-4, -2] });
+const before = referencePose([neutral], 1000);
+
+describe("turn challenges check the direction", () => {
+  it("a turn to the person's left answers turn_left and not turn_right", () => {
+    const left = window(1, { yaw: [-22, -3] });
+    expect(windowAnswersChallenge("turn_left", left, before)).toBe(true);
+    expect(windowAnswersChallenge("turn_right", left, before)).toBe(false);
+  });
+
+  it("a turn to the person's right answers turn_right and not turn_left", () => {
+    const right = window(1, { yaw: [-3, 16] });
+    expect(windowAnswersChallenge("turn_right", right, before)).toBe(true);
+    expect(windowAnswersChallenge("turn_left", right, before)).toBe(false);
+  });
+
+  it("measures from the pose before the prompt, not from within the window", () => {
+    // the head was already turned left when the prompt came: holding it there is no turn
+    const turned = referencePose([window(0, { yaw: [-25, -20] })], 1000);
+    const held = window(1, { yaw: [-26, -21] });
+    expect(windowAnswersChallenge("turn_left", held, turned)).toBe(false);
+    // a window that only sways back and forth around the same pose is not a turn either
+    expect(windowAnswersChallenge("turn_left", window(1, { yaw: [-10, 8] }), before)).toBe(false);
+    // and a turn that began before this window but reaches the threshold in it is one
+    expect(windowAnswersChallenge("turn_left", window(1, { yaw: [-19, -12] }), before)).toBe(true);
+  });
+
+  it("needs TURN_MIN_DEG of rotation toward the asked side", () => {
+    const edge = -3 - TURN_MIN_DEG;
+    expect(windowAnswersChallenge("turn_left", window(1, { yaw: [edge, -3] }), before)).toBe(true);
+    expect(windowAnswersChallenge("turn_left", window(1, { yaw: [edge + 0.5, -3] }), before)).toBe(false);
+  });
+});
+
+describe("look_up checks the direction", () => {
+  it("looking up answers it, looking down does not", () => {
+    expect(LOOK_UP_MIN_DEG).toBe(10);
+    const up = window(1, { yaw: [-3, -3], pitch: [-18, -5] });
+    const down = window(1, { yaw: [-3, -3], pitch: [-5, 12] });
+    expect(windowAnswersChallenge("look_up", up, before)).toBe(true);
+    expect(windowAnswersChallenge("look_up", down, before)).toBe(false);
+  });
+});
+
+describe("what answers nothing", () => {
+  it("a window without a usable face, or no pose to measure from", () => {
+    const left = window(1, { yaw: [-30, -3] });
+    expect(windowAnswersChallenge("turn_left", left, null)).toBe(false);
+    expect(windowAnswersChallenge("turn_left", window(1, { yaw: [-30, -3], present: 0.4 }), before)).toBe(
+      false,
+    );
+    expect(windowAnswersChallenge("turn_left", { ...left, face: null }, before)).toBe(false);
+  });
+
+  it("blink needs an eye closure and no reference", () => {
+    expect(windowAnswersChallenge("blink", window(1, { yaw: [-3, -3], blinks: 1 }), null)).toBe(true);
+    expect(windowAnswersChallenge("blink", window(1, { yaw: [-3, -3] }), before)).toBe(false);
+  });
+});
+
+describe("referencePose", () => {
+  it("is the newest usable window captured before the response period", () => {
+    const windows = [
+      window(0, { yaw: [-10, -6] }),
+      window(1, { yaw: [2, 4] }),
+      window(2, { yaw: [-30, 30], present: 0.2 }),
+      window(3, { yaw: [20, 30] }),
+    ];
+    // the period starts with window 3: window 2 had no usable face, window 1 counts
+    expect(referencePose(windows, 3000)).toEqual({ yawDeg: 3, pitchDeg: -5 });
+    expect(referencePose(windows, 1000)).toEqual({ yawDeg: -8, pitchDeg: -5 });
+    // windows tokenized after the prompt but captured before it still count (a lagging tokenizer)
+    expect(referencePose(windows, 4000)).toEqual({ yawDeg: 25, pitchDeg: -5 });
+    expect(referencePose(windows, 0)).toBeNull();
+    expect(referencePose([window(0, { yaw: [0, 0], present: 0 })], 1000)).toBeNull();
+  });
+});
+
+describe("responsePeriod", () => {
+  it("is the window being captured at the prompt and the next ones, in capture time", () => {
+    expect(CHALLENGE_RESPONSE_WINDOWS).toBe(3);
+    expect(responsePeriod(0)).toEqual({ startMs: 0, endMs: 3000 });
+    expect(responsePeriod(4250)).toEqual({ startMs: 4000, endMs: 7000 });
+    // however far the tokenizer lags, the period follows capture: the prompt at 9.99 s of capture
+    // is answered in windows 9–11, not in windows captured before the person saw it
+    expect(responsePeriod(9990)).toEqual({ startMs: 9000, endMs: 12000 });
+  });
+});
