@@ -34,6 +34,7 @@ export const FLOW_RULES = [
   "data_validation_field",
   "data_validation_value",
   "permissions_needed",
+  "challenge_actions",
 ] as const;
 export type FlowRule = (typeof FLOW_RULES)[number];
 
@@ -127,6 +128,16 @@ export function validateFlow(nodes: unknown): FlowValidation {
   for (const node of flow) {
     if (node.type === "conversation") checkConditions(node, err, warn);
     if (node.type === "data_validation") checkDataValidation(node, err);
+    if (node.type === "liveness" && node.actions) {
+      const distinct = new Set(node.actions).size;
+      if (distinct !== node.actions.length) err("challenge_actions", node, "lists an action more than once");
+      else if (distinct < node.challenges)
+        err(
+          "challenge_actions",
+          node,
+          `draws ${node.challenges} challenge(s) without repeats from ${distinct} action(s); list at least ${node.challenges}`,
+        );
+    }
   }
 
   // Camera nodes need a granted camera permission on every path from start; conversations that

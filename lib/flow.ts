@@ -11,6 +11,7 @@
  * (`parseCondition`) because both the validator and the session DO that evaluates it need it.
  */
 import { z } from "@hono/zod-openapi";
+import { CHALLENGE_ACTIONS } from "./widget-protocol.ts";
 
 /** §2: at most this many nodes in one flow (keeps validation and the DO's state small). */
 export const MAX_NODES = 64;
@@ -65,6 +66,13 @@ export const LivenessNodeSchema = z
     type: z.literal("liveness"),
     /** §2: 0 decides passively (no prompts), what automated tests with recorded media use */
     challenges: z.number().int().min(0).max(3).default(2),
+    /**
+     * The actions the challenges are drawn from (default: all four). An integrator whose users
+     * cannot perform one — a neck brace, a camera mounted above the screen — leaves it out;
+     * fewer actions mean a replay needs fewer recorded answers, so at least as many as
+     * `challenges` are required, without repeats (flow-validate.ts `challenge_actions`).
+     */
+    actions: z.array(z.enum(CHALLENGE_ACTIONS)).min(1).max(CHALLENGE_ACTIONS.length).optional(),
     /** seconds of usable video to collect */
     minSeconds: z.number().min(1).max(30).default(3),
     outcomes: outcomeMap(FIXED_OUTCOMES.liveness),

@@ -20,6 +20,15 @@
  * 4. Reasons. An analyzer's signals carry their logit contributions; scaled by the analyzer's share
  *    of the fused logit (w_i / Σw) they become contributions to L. The positive (risk-raising) ones,
  *    at most 3 per analyzer and 8 in all, sorted descending, followed by the availability reasons.
+ * 5. Flow evidence. What the session's own nodes established is a floor the analyzers cannot argue
+ *    away: when more than half of the liveness challenges shown were not answered (product-spec
+ *    §2), the person did not show they were live on request, whatever the passive cues say. The
+ *    liveness model carries the fail ratio only as a hand-set prior (it cannot be learned from the
+ *    corpus's single windows, models/liveness/card.md), and on real footage answering every
+ *    challenge in the wrong direction it stayed at 0.40–0.53 — an `approve`. So the rule is explicit:
+ *    the decision is at least `review`, the score lifted to the review threshold like a veto, and
+ *    the reason LIVENESS_CHALLENGE_FAILED is named. One miss in two is not enough: a genuine user
+ *    misses a blink now and then (a loaded platform may drop the closing frame).
  */
 import { z } from "@hono/zod-openapi";
 import { POLICY_FILE } from "../models/fusion/policy.ts";
@@ -161,9 +170,29 @@ export function reasonCode(analyzer: AnalyzerName, signal: string): string {
 }
 
 type Available = { name: AnalyzerName; result: AnalyzerResult; w: number };
+
+/** What the flow itself established beside the analyzers (step 5). */
+export interface FlowEvidence {
+  /** liveness challenges shown and answered over the whole session */
+  challenges?: { issued: number; passed: number };
+}
+
+/** Step 5: more than this share of the challenges shown left unanswered means at least `review`. */
+export const CHALLENGE_FAIL_REVIEW_RATIO = 0.5;
+export const CHALLENGE_FAILED_REASON = "LIVENESS_CHALLENGE_FAILED";
+
+/** Whether the session's challenges were mostly failed (step 5); false when none were shown. */
+export function challengesMostlyFailed(challenges: FlowEvidence["challenges"]): boolean {
+  if (!challenges || challenges.issued <= 0) return false;
+  return (challenges.issued - challenges.passed) / challenges.issued > CHALLENGE_FAIL_REVIEW_RATIO;
+}
 type Unavailable = { name: AnalyzerName; error: AnalyzerErrorCode };
 
-export function fuse(results: FusionInput, policy: FusionPolicy = DEFAULT_POLICY): Risk {
+export function fuse(
+  results: FusionInput,
+  policy: FusionPolicy = DEFAULT_POLICY,
+  flow: FlowEvidence = {},
+): Risk {
   const available: Available[] = [];
   const unavailable: Unavailable[] = [];
   for (const name of ANALYZERS) {
@@ -210,6 +239,9 @@ export function fuse(results: FusionInput, policy: FusionPolicy = DEFAULT_POLICY
       vetoed = "reject";
     }
   }
+  // 5. Flow evidence: failed challenges act like a review veto (see the header).
+  const challengeFloor = challengesMostlyFailed(flow.challenges);
+  if (challengeFloor) vetoed = atLeast(vetoed, "review");
   const floor = vetoed === "reject" ? thresholds.reject : vetoed === "review" ? thresholds.review : 0;
   const score = Math.max(pooledScore, floor);
   let decision: Decision =
@@ -255,6 +287,11 @@ export function fuse(results: FusionInput, policy: FusionPolicy = DEFAULT_POLICY
     .sort((a, b) => b.contribution - a.contribution)
     .slice(0, MAX_REASONS)
     .map((r) => ({ ...r, contribution: round(r.contribution, 4) }));
+  // The floor's reason, unless the liveness signal already named it with its contribution.
+  const flowReasons: RiskReason[] =
+    challengeFloor && !signalReasons.some((r) => r.code === CHALLENGE_FAILED_REASON)
+      ? [{ code: CHALLENGE_FAILED_REASON, analyzer: "liveness", contribution: 0 }]
+      : [];
 
   const analyzers = Object.fromEntries(
     ANALYZERS.map((name): [AnalyzerName, RiskAnalyzer] => {
@@ -272,7 +309,7 @@ export function fuse(results: FusionInput, policy: FusionPolicy = DEFAULT_POLICY
   return {
     score,
     decision,
-    reasons: [...signalReasons, ...availabilityReasons],
+    reasons: [...signalReasons, ...flowReasons, ...availabilityReasons],
     analyzers,
     thresholds: { review: thresholds.review, reject: thresholds.reject },
     policyVersion: policy.version,

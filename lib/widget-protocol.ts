@@ -115,7 +115,9 @@ export const ClientMessageSchema = z.discriminatedUnion("type", [
 ]);
 export type ClientMessage = z.infer<typeof ClientMessageSchema>;
 
-export type ChallengeAction = "turn_left" | "turn_right" | "blink" | "look_up";
+/** Every liveness challenge the server can draw (a flow may narrow them, lib/flow.ts `actions`). */
+export const CHALLENGE_ACTIONS = ["turn_left", "turn_right", "blink", "look_up"] as const;
+export type ChallengeAction = (typeof CHALLENGE_ACTIONS)[number];
 
 /** Server → client control messages (what the widget renders). */
 export type ServerMessage =

@@ -59,7 +59,7 @@ export async function completeSession(
     buildSlices(input),
     Number(env.ANALYZER_TIMEOUT_MS),
   );
-  const risk = fuse(outcomes, input.policy);
+  const risk = fuse(outcomes, input.policy, { challenges: input.challenges });
   const degraded: Degradation[] = [];
   if (input.tokenizerFailures > 0) {
     degraded.push({

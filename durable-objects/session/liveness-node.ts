@@ -55,7 +55,7 @@ export interface LivenessContext {
 
 /** Starts a liveness node: draws its challenges and announces it to the widget. */
 export function startLiveness(ctx: LivenessContext, node: LivenessNodeSpec): LivenessState {
-  const challenges = drawChallenges(node.challenges);
+  const challenges = drawChallenges(node.challenges, node.actions);
   const live: LivenessState = {
     node,
     firstWindow: ctx.windows().length,
@@ -149,5 +149,8 @@ async function decideLiveness(
     input,
     Number(ctx.env.ANALYZER_TIMEOUT_MS),
   );
-  await ctx.finishNode(live.node, livenessOutcome("error" in result ? null : result));
+  await ctx.finishNode(
+    live.node,
+    livenessOutcome("error" in result ? null : result, { issued: live.issued.length, passed }),
+  );
 }

@@ -6,8 +6,8 @@
 
 import type { WindowFeatures } from "../../lib/features.ts";
 import type { DataValidationNode } from "../../lib/flow.ts";
-import { DEFAULT_POLICY } from "../../lib/fusion.ts";
-import type { ChallengeAction } from "../../lib/widget-protocol.ts";
+import { challengesMostlyFailed, DEFAULT_POLICY } from "../../lib/fusion.ts";
+import { CHALLENGE_ACTIONS, type ChallengeAction } from "../../lib/widget-protocol.ts";
 import { WINDOW_MS } from "./window-assembler.ts";
 
 /** Reads `metadata.a.b` / `providedData.x` from the session's data. */
@@ -88,11 +88,15 @@ function safeRegex(pattern: string): RegExp {
   }
 }
 
-const ACTIONS: ChallengeAction[] = ["turn_left", "turn_right", "blink", "look_up"];
-
-/** Challenges drawn at random by the server, without repeats (widget cannot predict them). */
-export function drawChallenges(count: number): ChallengeAction[] {
-  const pool = [...ACTIONS];
+/**
+ * Challenges drawn at random by the server, without repeats (widget cannot predict them), from the
+ * node's `actions` (all four by default; flow validation guarantees enough of them).
+ */
+export function drawChallenges(
+  count: number,
+  actions: readonly ChallengeAction[] = CHALLENGE_ACTIONS,
+): ChallengeAction[] {
+  const pool = [...new Set(actions)];
   const out: ChallengeAction[] = [];
   const random = new Uint32Array(count);
   crypto.getRandomValues(random);
@@ -182,9 +186,16 @@ export function isUsableWindow(w: WindowFeatures): boolean {
 export const LIVENESS_SPOOF_THRESHOLD = DEFAULT_POLICY.analyzers.liveness.reject ?? 0.5;
 export const LIVENESS_MIN_CONFIDENCE = 0.4;
 
+/**
+ * The node's branch. A person who left most of the challenges shown unanswered is not `live`,
+ * whatever the passive cues say: `inconclusive`, so the flow can retry or hand over, matching the
+ * fused decision's review floor for the same evidence (lib/fusion.ts step 5). A spoof stays a spoof.
+ */
 export function livenessOutcome(
   result: { score: number; confidence: number } | null,
+  challenges: { issued: number; passed: number } = { issued: 0, passed: 0 },
 ): "live" | "spoof" | "inconclusive" {
   if (!result || result.confidence < LIVENESS_MIN_CONFIDENCE) return "inconclusive";
-  return result.score >= LIVENESS_SPOOF_THRESHOLD ? "spoof" : "live";
+  if (result.score >= LIVENESS_SPOOF_THRESHOLD) return "spoof";
+  return challengesMostlyFailed(challenges) ? "inconclusive" : "live";
 }

@@ -107,6 +107,15 @@ describe("flow validation", () => {
       nodeId: "l",
     },
     exactly_one_start: { flow: [end, { id: "f", type: "end" }], nodeId: null },
+    challenge_actions: {
+      flow: [
+        { id: "s", type: "start", next: "p" },
+        perm("p", "l"),
+        { ...liveness("l", "e"), challenges: 3, actions: ["blink", "turn_right"] },
+        end,
+      ],
+      nodeId: "l",
+    },
     at_least_one_end: { flow: [{ id: "s", type: "start", next: "p" }, perm("p", "p")], nodeId: null },
     unique_ids: { flow: [{ id: "s", type: "start", next: "e" }, end, { id: "e", type: "end" }], nodeId: "e" },
     dangling_reference: { flow: [{ id: "s", type: "start", next: "nowhere" }, end], nodeId: "s" },

@@ -8,6 +8,9 @@
 import { describe, expect, it } from "vitest";
 import {
   CHALLENGE_RESPONSE_WINDOWS,
+  drawChallenges,
+  LIVENESS_SPOOF_THRESHOLD,
+  livenessOutcome,
   LOOK_UP_MIN_DEG,
   referencePose,
   responsePeriod,
@@ -141,5 +144,32 @@ describe("responsePeriod", () => {
     // however far the tokenizer lags, the period follows capture: the prompt at 9.99 s of capture
     // is answered in windows 9–11, not in windows captured before the person saw it
     expect(responsePeriod(9990)).toEqual({ startMs: 9000, endMs: 12000 });
+  });
+});
+
+describe("the challenges drawn and the node's branch", () => {
+  it("draws without repeats, only from the node's actions", () => {
+    for (let i = 0; i < 200; i++) {
+      const all = drawChallenges(3);
+      expect(new Set(all).size).toBe(3);
+      const narrowed = drawChallenges(2, ["turn_right", "blink"]);
+      expect([...narrowed].sort()).toEqual(["blink", "turn_right"]);
+    }
+    // every action of the default set comes up (random draws: 200 × 3 picks of 4)
+    const seen = new Set(Array.from({ length: 200 }, () => drawChallenges(3)).flat());
+    expect([...seen].sort()).toEqual(["blink", "look_up", "turn_left", "turn_right"]);
+  });
+
+  it("is not `live` when most challenges shown went unanswered; a spoof stays a spoof", () => {
+    const calm = { score: LIVENESS_SPOOF_THRESHOLD / 2, confidence: 0.9 };
+    expect(livenessOutcome(calm, { issued: 2, passed: 2 })).toBe("live");
+    expect(livenessOutcome(calm, { issued: 2, passed: 1 })).toBe("live");
+    expect(livenessOutcome(calm, { issued: 0, passed: 0 })).toBe("live");
+    expect(livenessOutcome(calm, { issued: 2, passed: 0 })).toBe("inconclusive");
+    expect(livenessOutcome(calm, { issued: 3, passed: 1 })).toBe("inconclusive");
+    expect(
+      livenessOutcome({ score: LIVENESS_SPOOF_THRESHOLD, confidence: 0.9 }, { issued: 2, passed: 0 }),
+    ).toBe("spoof");
+    expect(livenessOutcome(null, { issued: 2, passed: 2 })).toBe("inconclusive");
   });
 });

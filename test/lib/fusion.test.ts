@@ -5,7 +5,14 @@
  */
 import { describe, expect, it } from "vitest";
 import { ANALYZERS, type AnalyzerName, type AnalyzerResult } from "../../lib/analyzer-contract.ts";
-import { DEFAULT_POLICY, type FusionInput, fuse, RiskSchema, reasonCode } from "../../lib/fusion.ts";
+import {
+  CHALLENGE_FAILED_REASON,
+  DEFAULT_POLICY,
+  type FusionInput,
+  fuse,
+  RiskSchema,
+  reasonCode,
+} from "../../lib/fusion.ts";
 import { POLICY_FILE } from "../../models/fusion/policy.ts";
 
 function result(
@@ -175,6 +182,48 @@ describe("fuse", () => {
     const strict = fuse(input, { ...DEFAULT_POLICY, thresholds: { review: 5, reject: 95 } });
     expect(strict.decision).toBe("review");
     expect(strict.thresholds).toEqual({ review: 5, reject: 95 });
+  });
+});
+
+describe("flow evidence: liveness challenges (step 5)", () => {
+  it("a session that left most challenges unanswered is never approved, and says why", () => {
+    const clean = fuse(allGood(), DEFAULT_POLICY);
+    expect(clean.decision).toBe("approve");
+    for (const challenges of [
+      { issued: 2, passed: 0 },
+      { issued: 1, passed: 0 },
+      { issued: 3, passed: 1 },
+    ]) {
+      const risk = fuse(allGood(), DEFAULT_POLICY, { challenges });
+      expect(risk.decision, JSON.stringify(challenges)).toBe("review");
+      // lifted like a veto: score and decision agree
+      expect(risk.score).toBe(DEFAULT_POLICY.thresholds.review);
+      expect(risk.reasons).toEqual([
+        { code: CHALLENGE_FAILED_REASON, analyzer: "liveness", contribution: 0 },
+      ]);
+    }
+  });
+
+  it("one miss in two, all answered, or none shown leaves the analyzers' decision alone", () => {
+    const clean = fuse(allGood(), DEFAULT_POLICY);
+    for (const challenges of [
+      { issued: 2, passed: 1 },
+      { issued: 2, passed: 2 },
+      { issued: 0, passed: 0 },
+    ]) {
+      expect(fuse(allGood(), DEFAULT_POLICY, { challenges })).toEqual(clean);
+    }
+  });
+
+  it("does not soften a reject, nor repeat a reason the liveness signal already gave", () => {
+    const input = allGood();
+    input.liveness = result("liveness", 0.97, 0.92, {
+      LIVENESS_CHALLENGE_FAILED: { value: 1, contribution: 1.5 },
+    });
+    const risk = fuse(input, DEFAULT_POLICY, { challenges: { issued: 2, passed: 0 } });
+    expect(risk.decision).toBe("reject");
+    expect(risk.reasons.filter((r) => r.code === CHALLENGE_FAILED_REASON)).toHaveLength(1);
+    expect(risk.reasons[0]?.contribution).toBeGreaterThan(0);
   });
 });
 
