@@ -5,7 +5,7 @@
  * scenario analyzers are trained (models/<name>/train.ts on the scenario corpus) and
  * rebuilt here from their committed trained.json, which gives the same bytes as the training run
  * did — so this needs no corpus and a changed sha256 means the parameters or the encoder changed.
- * To retrain instead: `npm run corpus`, then `node models/<name>/train.ts`.
+ * To retrain instead: `npm run corpus`, then `npm run eval` (it runs every models/<name>/train.ts).
  */
 import { join } from "node:path";
 import { BEHAVIOR_TRAINED } from "./behavior/build.ts";

@@ -16,7 +16,7 @@ export const POLICY_FILE = {
     livenessConfidence: 1,
   },
   corpus: {
-    manifestSha256: "513467e6cb103b1050b41e5a875e64a34dc690bce16d6466476540ea1f664c01",
+    manifestSha256: "7f332da60152b32fffa916d841bf530c01992ea31383381abb61f83d38521052",
     windows: 500,
   },
   liveness: {

@@ -19,7 +19,11 @@
 import { join } from "node:path";
 import type { AnalyzerPolicy, FusionPolicy } from "../../lib/fusion.ts";
 import { wilson } from "../../scripts/corpus/metrics.ts";
-import { SCENARIO_ANALYZERS, type ScenarioAnalyzer } from "../../scripts/corpus/scenarios/plan.ts";
+import {
+  MODEL_FOLDER,
+  SCENARIO_ANALYZERS,
+  type ScenarioAnalyzer,
+} from "../../scripts/corpus/scenarios/plan.ts";
 import type { ScenarioRow } from "../../scripts/corpus/scenarios/rows.ts";
 import { referenceScore } from "../build-lib.ts";
 import { loadTrained, type Trained } from "../train-run.ts";
@@ -38,14 +42,6 @@ export const DOMAIN: Record<ScenarioAnalyzer, { weight: number; review: number }
   behavior: { weight: 1, review: 0.9 },
   device_risk: { weight: 1.2, review: 0.85 },
   conversation: { weight: 1, review: 0.9 },
-};
-
-const FOLDER: Record<ScenarioAnalyzer, string> = {
-  coercion: "coercion",
-  environment: "environment",
-  behavior: "behavior",
-  device_risk: "device-risk",
-  conversation: "conversation",
 };
 
 /** What the rule reads about one analyzer: its card's validation numbers at the veto threshold. */
@@ -68,7 +64,7 @@ export function trainedModels(
   modelsDir = join(import.meta.dirname, ".."),
 ): Record<ScenarioAnalyzer, Trained> {
   return Object.fromEntries(
-    SCENARIO_ANALYZERS.map((a) => [a, loadTrained(join(modelsDir, FOLDER[a]))]),
+    SCENARIO_ANALYZERS.map((a) => [a, loadTrained(join(modelsDir, MODEL_FOLDER[a]))]),
   ) as Record<ScenarioAnalyzer, Trained>;
 }
 

@@ -12,7 +12,9 @@
  *    `docs/evaluation/corpus-manifest.json`.
  *
  * Tokenization runs in two child processes (the face engine uses one core each). Options:
- * `--shard i/n` (internal), `--limit N` (first N planned windows, for smoke runs).
+ * `--shard i/n` (internal), `--limit N` (first N planned windows, for smoke runs), `--frames-only`
+ * (stop after step 1), `--only <regexp>` (with `--frames-only`: just the windows whose id matches,
+ * e.g. to rebuild a few windows several times and compare their sha256).
  */
 import { execFile, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -59,20 +61,29 @@ function recipeKey(w: PlannedWindow): string {
     .slice(0, 16);
 }
 
+/**
+ * Frozen clip frames being extracted by this process, by output path: the frame pool runs four
+ * windows at once and several of them can freeze the same frame (every validation paste window uses
+ * `{frame:cap13@5}`), so they share one ffmpeg run instead of writing the same partial file.
+ */
+const extracting = new Map<string, Promise<string>>();
+
 /** Resolves `{clip:…}`, `{still:…}` and `{frame:clip@s}` placeholders to cached files. */
-async function resolve(arg: string, media: TestMedia): Promise<string> {
+function resolve(arg: string, media: TestMedia): Promise<string> {
   const m = /^\{(clip|still|frame):([^}]+)\}$/.exec(arg);
-  if (!m) return arg;
+  if (!m) return Promise.resolve(arg);
   const [, type, ref = ""] = m;
-  if (type === "clip") return media.clips[ref as keyof TestMedia["clips"]];
-  if (type === "still") return media.stills[ref as keyof TestMedia["stills"]];
+  if (type === "clip") return Promise.resolve(media.clips[ref as keyof TestMedia["clips"]]);
+  if (type === "still") return Promise.resolve(media.stills[ref as keyof TestMedia["stills"]]);
   const [clip = "", at = "0"] = ref.split("@");
   const dir = join(CORPUS_DIR, "stills");
   mkdirSync(dir, { recursive: true });
   const out = join(dir, `${clip}-${at}.png`);
-  if (!existsSync(out)) {
+  if (existsSync(out)) return Promise.resolve(out);
+  let pending = extracting.get(out);
+  if (!pending) {
     const partial = `${out}.partial-${process.pid}.png`;
-    await run("ffmpeg", [
+    pending = run("ffmpeg", [
       "-v",
       "error",
       "-y",
@@ -83,10 +94,13 @@ async function resolve(arg: string, media: TestMedia): Promise<string> {
       "-frames:v",
       "1",
       partial,
-    ]);
-    renameSync(partial, out);
+    ]).then(() => {
+      renameSync(partial, out);
+      return out;
+    });
+    extracting.set(out, pending);
   }
-  return out;
+  return pending;
 }
 
 /** Makes (or reuses) the window's frames; returns the JPEG bytes in order. */
@@ -222,7 +236,11 @@ async function pool<T>(items: T[], width: number, task: (item: T) => Promise<unk
 async function main(): Promise<void> {
   const limit = Number(parseArg("--limit") ?? "0");
   const all = planCorpus(CORPUS_SEED);
-  const plan = limit > 0 ? all.slice(0, limit) : all;
+  const only = parseArg("--only");
+  if (only !== null && !process.argv.includes("--frames-only"))
+    throw new Error("--only <regexp> selects windows for a frames-only rebuild: add --frames-only");
+  const pick = only === null ? null : new RegExp(only);
+  const plan = (limit > 0 ? all.slice(0, limit) : all).filter((w) => pick === null || pick.test(w.id));
   mkdirSync(CORPUS_DIR, { recursive: true });
   const shardArg = parseArg("--shard");
   if (shardArg) {

@@ -1,6 +1,7 @@
 /**
  * `npm run eval`: retrains the liveness candidates (models/liveness/train.ts), ships the winner if it
- * beats the hand-set model on test (weights.json, model.onnx, card hash), recalibrates the fusion
+ * beats the hand-set model on test (weights.json, model.onnx, card hash), retrains the five scenario
+ * analyzers (each `node models/<name>/train.ts`: trained.json, model.onnx, card.md), recalibrates the fusion
  * policy on validation (models/fusion/calibrate.ts → policy.ts), scores every window through ONNX
  * Runtime — the graphs the Worker runs — and writes docs/evaluation.md with DET and ROC plots in
  * docs/evaluation/. Other analyzers' sections append through scripts/corpus/eval-sections.ts.
@@ -39,6 +40,7 @@ import { CLOSING, HEADER, pct, rateCell, SOURCES_TABLE } from "./eval-text.ts";
 import { apcer, auc, bestApcerAtBpcer, bpcer, detPoints, thresholdAtBpcer } from "./metrics.ts";
 import { FEATURES_FILE } from "./paths.ts";
 import { SPECIES, SPLITS, type Split } from "./plan.ts";
+import { MODEL_FOLDER, SCENARIO_ANALYZERS } from "./scenarios/plan.ts";
 
 const DOC = join(REPO, "docs", "evaluation.md");
 const PLOT_DIR = join(REPO, "docs", "evaluation");
@@ -115,6 +117,15 @@ async function main(): Promise<void> {
   const shipped: LogisticModel = decision.ship ? trained.calibrated : HANDSET_LIVENESS_MODEL;
   if (decision.ship) writeWeights(trained.calibrated);
   const shippedSha = writeModel(shipped, MODEL_DIR);
+
+  // 1b. The five scenario analyzers, each through its own train.ts (the documented way to train
+  // one), so that `npm run corpus && npm run eval` reproduces every shipped model and card (issue 5);
+  // before step 2, whose evidence rule reads their trained.json.
+  for (const a of SCENARIO_ANALYZERS) {
+    execFileSync(process.execPath, [join(REPO, "models", MODEL_FOLDER[a], "train.ts")], {
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+  }
 
   // 2. Fusion policy on validation.
   const base = (await import("../../models/fusion/policy.ts")).POLICY_FILE.policy as FusionPolicy;

@@ -137,6 +137,16 @@ const regularTimestamps = (): number[] => Array.from({ length: FRAMES }, (_, i) 
 
 const FINISH = `scale=${WIDTH}:${HEIGHT},setsar=1`;
 
+/**
+ * Appended to every recipe, right before the JPEG encoder: drop all frame side data. The astronaut
+ * still (python3-skimage's astronaut.png) carries an sRGB ICC profile (PNG iCCP chunk); ffmpeg 5.1
+ * passes it along as frame side data and its MJPEG encoder writes it as an APP2 segment — but on
+ * a timing-dependent one of the five frames it is missing (seen as 4 different byte outcomes over
+ * 12 runs of one recipe, with `-threads 1` and `-filter_complex_threads 1`; pixels identical). With
+ * no side data the encoder writes the same bytes every run, so the manifest's sha256 can be checked.
+ */
+const NO_SIDE_DATA = "sidedata=mode=delete";
+
 /** A moiré + glare pass on planar RGB (geq): fine sinusoidal grating near Nyquist, a bright blob. */
 function screenOptics(random: () => number, width: number, height: number): string {
   const m = 0.06 + 0.08 * random();
@@ -353,7 +363,7 @@ export function planCorpus(seed = CORPUS_SEED): PlannedWindow[] {
     }
   }
   assertSourceDisjoint(out);
-  return out;
+  return out.map((w) => ({ ...w, filter: `${w.filter},${NO_SIDE_DATA}` }));
 }
 
 /** No clip or still may feed two splits (generated lavfi patterns carry no identity). */

@@ -21,19 +21,12 @@ import { ENVIRONMENT_HANDSET } from "../../../models/environment/handset.ts";
 import { loadTrained, readScenarioRows } from "../../../models/train-run.ts";
 import { writeDetPng } from "../det-plot.ts";
 import { apcer, auc, bpcer, detPoints, type Rate, thresholdAtBpcer } from "../metrics.ts";
-import { SCENARIO_ANALYZERS, type ScenarioAnalyzer } from "./plan.ts";
+import { MODEL_FOLDER, SCENARIO_ANALYZERS, type ScenarioAnalyzer } from "./plan.ts";
 import { type ScenarioRow, SESSIONS_FILE } from "./rows.ts";
 
 /** False-alarm budget on validation that fixes each analyzer's threshold. */
 export const FALSE_ALARM_TARGET = 0.05;
 const MODELS_DIR = join(import.meta.dirname, "..", "..", "..", "models");
-const FOLDER: Record<ScenarioAnalyzer, string> = {
-  coercion: "coercion",
-  environment: "environment",
-  behavior: "behavior",
-  device_risk: "device-risk",
-  conversation: "conversation",
-};
 const HANDSET = {
   coercion: COERCION_HANDSET,
   environment: ENVIRONMENT_HANDSET,
@@ -87,7 +80,7 @@ export function scenarioEvalSection(imageDir: string, imageRef: string, file = S
   ];
   const images: string[] = [];
   for (const name of SCENARIO_ANALYZERS) {
-    const trained = loadTrained(join(MODELS_DIR, FOLDER[name])).model;
+    const trained = loadTrained(join(MODELS_DIR, MODEL_FOLDER[name])).model;
     const t = (x: number[]): number => referenceScore(trained, x);
     const h = (x: number[]): number => referenceScore(HANDSET[name], x);
     const val = scored(rows, name, "validation", t);
@@ -121,8 +114,8 @@ export function scenarioEvalSection(imageDir: string, imageRef: string, file = S
     "| -------- | --------- |",
     ...images,
     "",
-    "Reproduce: `npm run corpus` (the liveness corpus, then the scenarios), `node models/<name>/train.ts`",
-    "for each of the five, then `npm run eval`.",
+    "Reproduce: `npm run corpus` (the liveness corpus, then the scenarios), then `npm run eval` (it runs",
+    "`node models/<name>/train.ts` for each of the five before scoring them).",
     "",
   );
   return out.join("\n");

@@ -27,6 +27,14 @@ export const SCENARIO_ANALYZERS: readonly ScenarioAnalyzer[] = [
   "device_risk",
   "conversation",
 ];
+/** Each scenario analyzer's folder under models/ (train.ts, trained.json, model.onnx, card.md). */
+export const MODEL_FOLDER: Record<ScenarioAnalyzer, string> = {
+  coercion: "coercion",
+  environment: "environment",
+  behavior: "behavior",
+  device_risk: "device-risk",
+  conversation: "conversation",
+};
 
 export type Kind =
   | "genuine"
