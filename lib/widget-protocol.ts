@@ -128,6 +128,8 @@ export type ServerMessage =
   | { type: "node"; nodeId: string; nodeType: "conversation"; prompt: string; noReplyNeeded: boolean }
   | { type: "node"; nodeId: string; nodeType: "recognition" | "face_compare" }
   | { type: "challenge"; nodeId: string; index: number; action: ChallengeAction }
+  /** the challenge was seen answered (at once), or its response period ended without it */
+  | { type: "challenge_result"; nodeId: string; index: number; passed: boolean }
   | { type: "progress"; nodeId: string; usableSeconds: number; requiredSeconds: number }
   | { type: "slow_down"; droppedFrames: number }
   | { type: "pong" }

@@ -33,9 +33,10 @@ export interface LivenessState {
   challenges: ChallengeAction[];
   /**
    * Each issued challenge: the capture time of the newest sample when it was sent (its response
-   * period, node-logic.ts `responsePeriod`) and whether it was answered.
+   * period, node-logic.ts `responsePeriod`), whether it was answered, and whether the widget has
+   * been told (`challenge_result`: at once when answered, at the period's end when not).
    */
-  issued: { promptedAtMs: number; passed: boolean }[];
+  issued: { promptedAtMs: number; passed: boolean; told: boolean }[];
   deciding: boolean;
 }
 
@@ -106,13 +107,19 @@ export async function progressLiveness(
     ) {
       issued.passed = true;
     }
+    // Tell the person as soon as it is decided: a confirmation when answered, the prompt taken
+    // away when its time is up — not a prompt left on screen after it stopped counting.
+    if (!issued.told && (issued.passed || over(issued))) {
+      issued.told = true;
+      ctx.send({ type: "challenge_result", nodeId: live.node.id, index: i, passed: issued.passed });
+    }
   });
   // Issue the next challenge after one usable window, then each once the one before has had its
   // whole response period.
   const nextChallenge = live.challenges[live.issued.length];
   const lastIssued = live.issued.at(-1);
   if (nextChallenge && usable >= 1 && (!lastIssued || over(lastIssued))) {
-    live.issued.push({ promptedAtMs: ctx.capturedMs(), passed: false });
+    live.issued.push({ promptedAtMs: ctx.capturedMs(), passed: false, told: false });
     ctx.send({
       type: "challenge",
       nodeId: live.node.id,

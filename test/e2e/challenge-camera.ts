@@ -174,3 +174,24 @@ export async function promptedChallenges(page: Page): Promise<ChallengeAction[]>
         .facetChallengeCameraPrompted ?? [],
   );
 }
+
+/**
+ * Records the session's `challenge_result` messages (lib/widget-protocol.ts) as the page receives
+ * them, so a case can say which challenge was missed, not only how many. Call before `goto`.
+ */
+export function recordChallengeResults(page: Page): () => { index: number; passed: boolean }[] {
+  const results: { index: number; passed: boolean }[] = [];
+  page.on("websocket", (socket) => {
+    socket.on("framereceived", ({ payload }) => {
+      if (typeof payload !== "string") return;
+      try {
+        const message = JSON.parse(payload) as { type?: string; index?: number; passed?: boolean };
+        if (message.type === "challenge_result")
+          results.push({ index: Number(message.index), passed: message.passed === true });
+      } catch {
+        // not JSON: not a control message
+      }
+    });
+  });
+  return () => [...results];
+}

@@ -17,7 +17,12 @@ import { ensureTestMedia } from "../../scripts/lib/test-media.ts";
 import { type DemoServer, startDemo } from "../../widget/demo/server.ts";
 import { createSession, type Harness, startHarness } from "../support/harness.ts";
 import { type Browser, launch, meterUpstream, PHONE, shoot, VIENNA_CF } from "./browser.ts";
-import { type ChallengeCamera, prepareChallengeCamera, promptedChallenges } from "./challenge-camera.ts";
+import {
+  type ChallengeCamera,
+  prepareChallengeCamera,
+  promptedChallenges,
+  recordChallengeResults,
+} from "./challenge-camera.ts";
 import { type BrowserMedia, ensureBrowserMedia } from "./media.ts";
 
 /**
@@ -180,6 +185,7 @@ describe("a real browser session", () => {
     const { context, page } = await browser(media.live);
     // The camera answers whichever two challenges the server draws (challenge-camera.ts).
     await camera.install(page);
+    const results = recordChallengeResults(page);
     const meter = await meterUpstream(context, page);
     await page.goto(hostedUrl(session.id, clientSecret.secret));
     await page.locator(state("permissions")).waitFor();
@@ -220,7 +226,12 @@ describe("a real browser session", () => {
     console.log(`live: ${summary(result)}`);
     // Both drawn challenges were answered in the asked direction; the person is live and approved.
     const drawn = await promptedChallenges(page);
-    console.log(`drawn ${drawn.join(", ")} from ${shown.join(", ")}`);
+    console.log(`drawn ${drawn.join(", ")} from ${shown.join(", ")}; results ${JSON.stringify(results())}`);
+    // the widget heard each result (it confirms an answered challenge at once)
+    expect(results()).toEqual([
+      { index: 0, passed: true },
+      { index: 1, passed: true },
+    ]);
     expect(drawn).toHaveLength(2);
     expect(drawn.every((a) => shown.includes(a))).toBe(true);
     expect(challengeFailRatio(result)).toBe(0);
@@ -242,6 +253,7 @@ describe("a real browser session", () => {
     // by open eyes: a person moving, as a replayed recording does, but not as asked. A wrong
     // movement the clips lack is no movement (neutral): that fails as well.
     await wrongCamera.install(page);
+    const results = recordChallengeResults(page);
     await page.goto(hostedUrl(session.id, clientSecret.secret));
     await page.getByRole("button", { name: "Allow camera and microphone" }).click();
     await page.locator(state("liveness")).waitFor();
@@ -258,6 +270,10 @@ describe("a real browser session", () => {
     // scored 0.40–0.53, an approve): the node is not `live` and the decision never `approve`
     // (lib/fusion.ts step 5, durable-objects/session/node-logic.ts `livenessOutcome`).
     expect(challengeFailRatio(result)).toBe(1);
+    expect(results()).toEqual([
+      { index: 0, passed: false },
+      { index: 1, passed: false },
+    ]);
     expect(result.report?.risk.reasons.map((r) => r.code)).toContain("LIVENESS_CHALLENGE_FAILED");
     expect(result.report?.nodes.find((n) => n.id === "live")?.outcome).not.toBe("live");
     expect(result.report?.risk.decision).not.toBe("approve");

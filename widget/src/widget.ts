@@ -273,6 +273,10 @@ export function mount(element: HTMLElement, options: MountOptions, scriptOrigin:
         behavior.prompted();
         return;
       }
+      case "challenge_result":
+        // answered: a short confirmation in place of the prompt; missed: the prompt goes away
+        view.challenge(message.passed ? t("challenge_done") : null);
+        return;
       case "progress": {
         view.progress(
           message.usableSeconds,

@@ -30,6 +30,7 @@ export const de: Strings = {
   challenge_turn_right: "Drehen Sie den Kopf langsam nach rechts und zurück.",
   challenge_blink: "Blinzeln Sie ein paar Mal.",
   challenge_look_up: "Schauen Sie nach oben und dann wieder in die Kamera.",
+  challenge_done: "Erledigt, danke.",
   progressLabel: "Fortschritt der Aufnahme",
   progress: "{done} von {total} Sekunden erfasst",
   conversationTitle: "Eine kurze Frage",

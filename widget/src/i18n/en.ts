@@ -30,6 +30,7 @@ export const en = {
   challenge_turn_right: "Slowly turn your head to the right, then back.",
   challenge_blink: "Blink a few times.",
   challenge_look_up: "Look up, then back at the camera.",
+  challenge_done: "Done, thank you.",
   progressLabel: "Capture progress",
   progress: "{done} of {total} seconds captured",
   conversationTitle: "A short question",
