@@ -84,16 +84,20 @@ export class InProcessBench {
   readonly #inputs: { shape: [number, number, number]; data: Int32Array }[][];
   readonly #bodies: Uint8Array[];
 
-  private constructor(
-    engine: FaceEngine,
-    human: HumanInstance,
-    media: BenchMedia,
-    inputs: { shape: [number, number, number]; data: Int32Array }[][],
-  ) {
+  private constructor(engine: FaceEngine, human: HumanInstance, media: BenchMedia) {
     this.#engine = engine;
     this.#human = human;
     this.#media = media;
-    this.#inputs = inputs;
+    this.#inputs = media.windows.map((w) =>
+      decodeWindow(w.frames).map((f) => {
+        const input = {
+          shape: [f.height, f.width, 3] as [number, number, number],
+          data: Int32Array.from(f.rgb),
+        };
+        zeroizeFrame(f);
+        return input;
+      }),
+    );
     this.#bodies = media.windows.map((w, i) => windowBody(w, i, "session-bench"));
   }
 
@@ -108,20 +112,7 @@ export class InProcessBench {
     const { Human } = require(humanPath) as { Human: HumanConstructor };
     const human = new Human(humanConfig(humanPath, wasmDir));
     await human.load();
-    const inputs = [];
-    for (const w of media.windows) {
-      inputs.push(
-        (await decodeWindow(w.frames)).map((f) => {
-          const input = {
-            shape: [f.height, f.width, 3] as [number, number, number],
-            data: Int32Array.from(f.rgb),
-          };
-          zeroizeFrame(f);
-          return input;
-        }),
-      );
-    }
-    return new InProcessBench(engine, human, media, inputs);
+    return new InProcessBench(engine, human, media);
   }
 
   get windows(): number {
@@ -166,8 +157,8 @@ export class InProcessBench {
     if (!window || !body) throw new Error(`no window ${w}`);
     const parse = await cpuOf(() => decodeBatch(body));
     let decoded: DecodedFrame[] = [];
-    const decode = await cpuOf(async () => {
-      decoded = await decodeWindow(window.frames);
+    const decode = await cpuOf(() => {
+      decoded = decodeWindow(window.frames);
     });
     const image = await cpuOf(() => {
       const module = imageEngine.newWindow(decoded.length);
@@ -199,13 +190,8 @@ export class InProcessBench {
   }
 }
 
-/** One frame at a time, as tokenize() decodes them. */
-async function decodeWindow(frames: Uint8Array[]): Promise<DecodedFrame[]> {
-  const decoded: DecodedFrame[] = [];
-  for (const [i, bytes] of frames.entries()) {
-    decoded.push(
-      await decodeFrame({ tsMs: i * 200, format: "jpeg", offset: 0, length: bytes.length }, bytes),
-    );
-  }
-  return decoded;
+function decodeWindow(frames: Uint8Array[]): DecodedFrame[] {
+  return frames.map((bytes, i) =>
+    decodeFrame({ tsMs: i * 200, format: "jpeg", offset: 0, length: bytes.length }, bytes),
+  );
 }

@@ -85,7 +85,7 @@ export async function tokenize(
     for (const spec of header.frames) {
       let frame: DecodedFrame | null = null;
       try {
-        frame = await decodeFrame(spec, payload.subarray(spec.offset, spec.offset + spec.length));
+        frame = decodeFrame(spec, payload.subarray(spec.offset, spec.offset + spec.length));
         await image.addFrame(frame);
         await face.addFrame(frame);
       } finally {

@@ -35,10 +35,7 @@ async function runWindow(engine: FaceEngine, frames: Uint8Array[]) {
   const module = engine.newWindow(frames.length, { embeddings: true });
   try {
     for (const [i, bytes] of frames.entries()) {
-      const frame = await decodeFrame(
-        { tsMs: i * 200, format: "jpeg", offset: 0, length: bytes.length },
-        bytes,
-      );
+      const frame = decodeFrame({ tsMs: i * 200, format: "jpeg", offset: 0, length: bytes.length }, bytes);
       try {
         await module.addFrame(frame);
       } finally {

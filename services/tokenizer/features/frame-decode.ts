@@ -1,18 +1,12 @@
 /**
  * Turns one batch frame (JPEG, WebP or raw RGB bytes) into pixels, refusing absurd inputs
  * before allocating for them. A JPEG's size is read from its SOF marker (ITU-T T.81 §B.2.2)
- * and checked against MAX_FRAME_DIMENSION first; libjpeg-turbo (through `sharp`/libvips) then
- * decodes under its own pixel cap, strictly (any decoder warning, such as a truncated stream, is a
- * refusal), and the decoded size must match the declared one. The caller owns the returned
- * buffers and zeroizes them once every feature module has seen the frame (product-spec §7).
- * WebP is refused explicitly: the widget never sends it, and accepting it would need its own
- * pre-allocation size check (RIFF VP8/VP8L/VP8X headers) and tests first.
- *
- * Why sharp and not jpeg-js: the pure-JS decoder was the largest per-frame cost outside the face
- * models (bench/README.md "Optimisations"). The decode runs on libuv's thread pool; the caller
- * awaits it frame by frame, as before.
+ * and checked against MAX_FRAME_DIMENSION first; jpeg-js then decodes under its own resolution
+ * and memory caps, and the decoded size must match the declared one. The caller owns the
+ * returned buffers and zeroizes them once every feature module has seen the frame
+ * (product-spec §7). WebP has no pure-JS decoder we trust yet, so it is refused explicitly.
  */
-import sharp from "sharp";
+import jpeg from "jpeg-js";
 import { type BatchFrame, MAX_FRAME_DIMENSION } from "../../../lib/tokenizer-batch.ts";
 import { TokenizerError } from "../errors.ts";
 
@@ -30,16 +24,6 @@ export interface DecodedFrame {
 }
 
 const MAX_PIXELS = MAX_FRAME_DIMENSION * MAX_FRAME_DIMENSION;
-
-// Raw-data discipline (product-spec §7): libvips' operation cache would keep decoded frames (and
-// the source bytes) alive after the request that brought them; off, every decode's pixels live
-// only in the buffer handed to the caller, who zeroizes it. libvips' own scratch memory is freed
-// without being overwritten, as jpeg-js's component planes were left to the garbage collector.
-sharp.cache(false);
-// One libvips thread per decode. A 320x240 frame gains nothing from being split (measured: 1.6 ms
-// CPU per frame with one thread, 2.7 with two), and the face workers already want every core
-// (face-pool.ts); libuv's pool (4 threads) bounds how many decodes of concurrent requests overlap.
-sharp.concurrency(1);
 
 function checkDimensions(width: number, height: number, what: string): void {
   if (
@@ -99,10 +83,10 @@ export function rgbToLuma(rgb: Uint8Array, pixels: number): Float32Array {
   return luma;
 }
 
-async function decodeJpeg(
+function decodeJpeg(
   bytes: Uint8Array,
   frame: BatchFrame,
-): Promise<{ width: number; height: number; rgb: Uint8Array }> {
+): { width: number; height: number; rgb: Uint8Array } {
   const declared = jpegDimensions(bytes);
   if (!declared) throw new TokenizerError("ERR_FRAME_DECODE", "not a JPEG stream with a frame header");
   checkDimensions(declared.width, declared.height, "declared JPEG size");
@@ -112,55 +96,43 @@ async function decodeJpeg(
   ) {
     throw new TokenizerError("ERR_FRAME_DIMENSIONS", "batch header and JPEG frame header disagree on size");
   }
-  let data: Uint8Array;
-  let info: { width: number; height: number; channels: number };
+  let decoded: { width: number; height: number; data: Uint8Array };
   try {
-    // `bytes` is read in place (no copy). libvips picks its loader by magic bytes, and the SOF
-    // check above already required a JPEG stream. EXIF orientation is ignored, as the size check
-    // assumes, and so is an embedded ICC profile (as jpeg-js did: no colour management of
-    // untrusted profiles). 1920x1920x3 stays far below libvips' disc threshold (100 MB), so the
-    // pixels are decoded in memory, never to a temporary file.
-    ({ data, info } = await sharp(bytes, {
-      failOn: "warning",
-      limitInputPixels: MAX_PIXELS,
-      autoOrient: false,
-      ignoreIcc: true,
-    })
-      .toColourspace("srgb")
-      .raw()
-      .toBuffer({ resolveWithObject: true }));
+    decoded = jpeg.decode(bytes, {
+      useTArray: true,
+      formatAsRGBA: false,
+      tolerantDecoding: false,
+      maxResolutionInMP: MAX_PIXELS / 1e6,
+      // jpeg-js counts coefficient blocks (4 B each), component planes and the RGB output:
+      // a 4:4:4 1920x1920 frame needs about 70 MB of that.
+      maxMemoryUsageInMB: 128,
+    });
   } catch (error) {
     const text = error instanceof Error ? error.message : "";
-    if (/pixel limit/i.test(text)) {
+    if (/maxResolutionInMP|maxMemoryUsageInMB/.test(text)) {
       throw new TokenizerError("ERR_FRAME_DIMENSIONS", "JPEG exceeds the decoder's resolution limit");
     }
     throw new TokenizerError("ERR_FRAME_DECODE", "corrupt JPEG");
   }
-  if (info.width !== declared.width || info.height !== declared.height) {
-    data.fill(0);
+  if (decoded.width !== declared.width || decoded.height !== declared.height) {
+    decoded.data.fill(0);
     throw new TokenizerError("ERR_FRAME_DIMENSIONS", "decoded JPEG size differs from its frame header");
   }
-  if (info.channels !== 3 || data.length !== info.width * info.height * 3) {
-    data.fill(0);
+  if (decoded.data.length !== decoded.width * decoded.height * 3) {
+    decoded.data.fill(0);
     throw new TokenizerError("ERR_FRAME_DECODE", "JPEG decoded to an unexpected pixel layout");
   }
-  // A plain Uint8Array over the same memory: a Node Buffer's slice() is a view, not the copy the
-  // face pool relies on before it transfers the pixels to a worker (face-human.ts).
-  return {
-    width: info.width,
-    height: info.height,
-    rgb: new Uint8Array(data.buffer, data.byteOffset, data.length),
-  };
+  return { width: decoded.width, height: decoded.height, rgb: decoded.data };
 }
 
 /** Decodes `bytes` (a view into the request body) into new pixel buffers owned by the caller. */
-export async function decodeFrame(frame: BatchFrame, bytes: Uint8Array): Promise<DecodedFrame> {
+export function decodeFrame(frame: BatchFrame, bytes: Uint8Array): DecodedFrame {
   let width: number;
   let height: number;
   let rgb: Uint8Array;
   switch (frame.format) {
     case "jpeg":
-      ({ width, height, rgb } = await decodeJpeg(bytes, frame));
+      ({ width, height, rgb } = decodeJpeg(bytes, frame));
       break;
     case "webp":
       throw new TokenizerError("ERR_FRAME_DECODE", "webp unsupported");
