@@ -19,6 +19,7 @@ import {
   referencePose,
   responsePeriod,
   windowAnswersChallenge,
+  windowContradictsChallenge,
 } from "./node-logic.ts";
 import { livenessSlice } from "./slices.ts";
 import { WINDOW_MS } from "./window-assembler.ts";
@@ -33,10 +34,11 @@ export interface LivenessState {
   challenges: ChallengeAction[];
   /**
    * Each issued challenge: the capture time of the newest sample when it was sent (its response
-   * period, node-logic.ts `responsePeriod`), whether it was answered, and whether the widget has
-   * been told (`challenge_result`: at once when answered, at the period's end when not).
+   * period, node-logic.ts `responsePeriod`), whether it was answered or contradicted (the opposite
+   * movement came first: failed for good), and whether the widget has been told
+   * (`challenge_result`: at once when decided, at the period's end when nothing happened).
    */
-  issued: { promptedAtMs: number; passed: boolean; told: boolean }[];
+  issued: { promptedAtMs: number; passed: boolean; contradicted: boolean; told: boolean }[];
   deciding: boolean;
 }
 
@@ -98,18 +100,21 @@ export async function progressLiveness(
     const action = live.challenges[i];
     const period = responsePeriod(issued.promptedAtMs);
     if (
-      !issued.passed &&
+      !issued.told &&
       action &&
       newest &&
       newest.startMs >= period.startMs &&
-      newest.startMs < period.endMs &&
-      windowAnswersChallenge(action, newest, referencePose(nodeWindows, period.startMs))
+      newest.startMs < period.endMs
     ) {
-      issued.passed = true;
+      const before = referencePose(nodeWindows, period.startMs);
+      // The opposite movement first: a recording that cycles through every movement would
+      // otherwise answer any prompt; the same window showing both is not an answer either.
+      if (windowContradictsChallenge(action, newest, before)) issued.contradicted = true;
+      else if (windowAnswersChallenge(action, newest, before)) issued.passed = true;
     }
     // Tell the person as soon as it is decided: a confirmation when answered, the prompt taken
-    // away when its time is up — not a prompt left on screen after it stopped counting.
-    if (!issued.told && (issued.passed || over(issued))) {
+    // away when its time is up or the movement went the other way.
+    if (!issued.told && (issued.passed || issued.contradicted || over(issued))) {
       issued.told = true;
       ctx.send({ type: "challenge_result", nodeId: live.node.id, index: i, passed: issued.passed });
     }
@@ -119,7 +124,7 @@ export async function progressLiveness(
   const nextChallenge = live.challenges[live.issued.length];
   const lastIssued = live.issued.at(-1);
   if (nextChallenge && usable >= 1 && (!lastIssued || over(lastIssued))) {
-    live.issued.push({ promptedAtMs: ctx.capturedMs(), passed: false, told: false });
+    live.issued.push({ promptedAtMs: ctx.capturedMs(), passed: false, contradicted: false, told: false });
     ctx.send({
       type: "challenge",
       nodeId: live.node.id,
@@ -128,7 +133,8 @@ export async function progressLiveness(
     });
   }
   const challengesDone =
-    live.issued.length === live.challenges.length && live.issued.every((c) => c.passed || over(c));
+    live.issued.length === live.challenges.length &&
+    live.issued.every((c) => c.passed || c.contradicted || over(c));
   const maxWindows =
     live.node.minSeconds + live.challenges.length * CHALLENGE_RESPONSE_WINDOWS + FACE_WAIT_WINDOWS;
   if (usable >= live.node.minSeconds && challengesDone) return decideLiveness(ctx, live, nodeWindows);

@@ -174,6 +174,32 @@ export function windowAnswersChallenge(
   }
 }
 
+/**
+ * Whether a window shows the movement opposite to the challenged one, from the same reference
+ * and by the same margin: a turn to the other side, looking down for "look up". A person who
+ * reads the prompt moves one way; a replayed recording that cycles through every movement (or a
+ * person guessing) also moves the other way, and the first such window fails the challenge for
+ * good. A blink has no opposite.
+ */
+export function windowContradictsChallenge(
+  action: ChallengeAction,
+  w: WindowFeatures,
+  before: ReferencePose | null,
+): boolean {
+  const face = w.face;
+  if (!face || face.facePresentRatio < 0.5 || before === null) return false;
+  switch (action) {
+    case "turn_left":
+      return face.yawMaxDeg - before.yawDeg >= TURN_MIN_DEG;
+    case "turn_right":
+      return before.yawDeg - face.yawMinDeg >= TURN_MIN_DEG;
+    case "look_up":
+      return face.pitchMaxDeg - before.pitchDeg >= LOOK_UP_MIN_DEG;
+    case "blink":
+      return false;
+  }
+}
+
 export function isUsableWindow(w: WindowFeatures): boolean {
   return w.face !== null && w.face.facePresentRatio >= 0.5;
 }

@@ -16,6 +16,7 @@ import {
   responsePeriod,
   TURN_MIN_DEG,
   windowAnswersChallenge,
+  windowContradictsChallenge,
 } from "../../durable-objects/session/node-logic.ts";
 import { type FaceWindow, FEATURES_SCHEMA, type WindowFeatures } from "../../lib/features.ts";
 
@@ -99,6 +100,36 @@ describe("look_up checks the direction", () => {
     const down = window(1, { yaw: [-3, -3], pitch: [-5, 12] });
     expect(windowAnswersChallenge("look_up", up, before)).toBe(true);
     expect(windowAnswersChallenge("look_up", down, before)).toBe(false);
+  });
+});
+
+describe("the opposite movement fails a challenge", () => {
+  it("a turn the other way, or looking down for look_up, contradicts; a blink has no opposite", () => {
+    const right = window(1, { yaw: [-3, 16] });
+    const left = window(1, { yaw: [-22, -3] });
+    expect(windowContradictsChallenge("turn_left", right, before)).toBe(true);
+    expect(windowContradictsChallenge("turn_right", left, before)).toBe(true);
+    expect(windowContradictsChallenge("turn_left", left, before)).toBe(false);
+    expect(windowContradictsChallenge("turn_right", right, before)).toBe(false);
+    const down = window(1, { yaw: [-3, -3], pitch: [-5, 12] });
+    const up = window(1, { yaw: [-3, -3], pitch: [-18, -5] });
+    expect(windowContradictsChallenge("look_up", down, before)).toBe(true);
+    expect(windowContradictsChallenge("look_up", up, before)).toBe(false);
+    expect(windowContradictsChallenge("blink", right, before)).toBe(false);
+  });
+
+  it("a sway within the margin, a missing face or reference contradicts nothing", () => {
+    expect(windowContradictsChallenge("turn_left", window(1, { yaw: [-10, 8] }), before)).toBe(false);
+    expect(windowContradictsChallenge("turn_left", window(1, { yaw: [-3, 16] }), null)).toBe(false);
+    expect(windowContradictsChallenge("turn_left", window(1, { yaw: [-3, 16], present: 0.4 }), before)).toBe(
+      false,
+    );
+  });
+
+  it("a window swinging both ways answers the turn and contradicts it (the node fails it)", () => {
+    const both = window(1, { yaw: [-22, 16] });
+    expect(windowAnswersChallenge("turn_left", both, before)).toBe(true);
+    expect(windowContradictsChallenge("turn_left", both, before)).toBe(true);
   });
 });
 
