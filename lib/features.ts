@@ -48,8 +48,14 @@ export const FaceWindowSchema = z.object({
   pitchMeanDeg: z.number().min(-180).max(180),
   pitchMinDeg: z.number().min(-180).max(180),
   pitchMaxDeg: z.number().min(-180).max(180),
-  /** eye closures detected in the window */
+  /** eye closures detected in the window (an open eye, then a closed one, both in this window) */
   blinkCount: z.number().int().min(0).max(100),
+  /**
+   * Frames with a face whose eyes read closed. A blink that begins at the window's first frame has
+   * no open frame before it in this window, so `blinkCount` misses it; with the previous window's
+   * open eyes it is still a closure (the blink challenge, durable-objects/session/node-logic.ts).
+   */
+  eyesClosedFrames: z.number().int().min(0).max(600),
   /** mean eye openness (0 closed … 1 wide open) */
   eyeOpennessMean: ratio,
   /** standard deviation of mouth aperture (speech moves the mouth) */

@@ -126,10 +126,18 @@ export const TURN_MIN_DEG = 15;
 /** Upward pitch, from the pose before the prompt, that answers "look up". */
 export const LOOK_UP_MIN_DEG = 10;
 
+/**
+ * Mean eye openness (lib/features.ts `eyeOpennessMean`, EAR ÷ 0.35) above which a window's eyes
+ * were open on the whole: the tokenizer's closed-eye EAR, 0.2 (Soukupová & Čech), on that scale.
+ */
+const OPEN_EYES_MIN_OPENNESS = 0.2 / 0.35;
+
 /** The head pose a challenge is measured from: the face's mean pose in one window. */
 export interface ReferencePose {
   yawDeg: number;
   pitchDeg: number;
+  /** whether the eyes were open then (a later closure is a blink) */
+  eyesOpen: boolean;
 }
 
 /**
@@ -141,7 +149,11 @@ export function referencePose(windows: readonly WindowFeatures[], beforeMs: numb
   for (let i = windows.length - 1; i >= 0; i--) {
     const w = windows[i];
     if (w && w.startMs < beforeMs && isUsableWindow(w) && w.face)
-      return { yawDeg: w.face.yawMeanDeg, pitchDeg: w.face.pitchMeanDeg };
+      return {
+        yawDeg: w.face.yawMeanDeg,
+        pitchDeg: w.face.pitchMeanDeg,
+        eyesOpen: w.face.eyeOpennessMean >= OPEN_EYES_MIN_OPENNESS,
+      };
   }
   return null;
 }
@@ -153,7 +165,9 @@ export function referencePose(windows: readonly WindowFeatures[], beforeMs: numb
  * are the face engine's (lib/features.ts `yawMeanDeg`): yaw < 0 is the person's own left — the
  * side the widget's prompt names, which its mirrored preview shows on the same side — and
  * pitch < 0 is up. A turn the other way moves away from the asked side and answers nothing.
- * A blink needs no reference: an eye closure seen after an open eye.
+ * A blink is an eye closure seen after an open eye: within the window, or — for a closure at the
+ * window's first frame, which the window's own count cannot see — after the open eyes of the
+ * window before the prompt.
  */
 export function windowAnswersChallenge(
   action: ChallengeAction,
@@ -170,7 +184,7 @@ export function windowAnswersChallenge(
     case "look_up":
       return before !== null && before.pitchDeg - face.pitchMinDeg >= LOOK_UP_MIN_DEG;
     case "blink":
-      return face.blinkCount >= 1;
+      return face.blinkCount >= 1 || (face.eyesClosedFrames >= 1 && before?.eyesOpen === true);
   }
 }
 

@@ -23,6 +23,7 @@ const face = (o: Partial<Face> = {}): Face => ({
   pitchMinDeg: -9,
   pitchMaxDeg: 0,
   blinkCount: 1,
+  eyesClosedFrames: 1,
   eyeOpennessMean: 0.7,
   mouthApertureStd: 0.05,
   gazeOffScreenRatio: 0.05,
@@ -83,6 +84,7 @@ export const CASES: { [N in AnalyzerName]: Cases<N> } = {
           depthVariation: 0.04,
           yawRangeDeg: 1,
           blinkCount: 0,
+          eyesClosedFrames: 0,
           landmarkJitter: 0.05,
         }),
         image: image({

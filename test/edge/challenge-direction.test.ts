@@ -23,7 +23,13 @@ import { type FaceWindow, FEATURES_SCHEMA, type WindowFeatures } from "../../lib
 /** A window whose face holds yaw/pitch between the given extremes (degrees), mean in between. */
 function window(
   seq: number,
-  pose: { yaw: [number, number]; pitch?: [number, number]; blinks?: number; present?: number },
+  pose: {
+    yaw: [number, number];
+    pitch?: [number, number];
+    blinks?: number;
+    closed?: number;
+    present?: number;
+  },
 ): WindowFeatures {
   const [yawMin, yawMax] = pose.yaw;
   const [pitchMin, pitchMax] = pose.pitch ?? [-5, -5];
@@ -41,6 +47,7 @@ function window(
     pitchMinDeg: pitchMin,
     pitchMaxDeg: pitchMax,
     blinkCount: pose.blinks ?? 0,
+    eyesClosedFrames: pose.closed ?? pose.blinks ?? 0,
     eyeOpennessMean: 0.8,
     mouthApertureStd: 0.05,
     gazeOffScreenRatio: 0,
@@ -143,9 +150,21 @@ describe("what answers nothing", () => {
     expect(windowAnswersChallenge("turn_left", { ...left, face: null }, before)).toBe(false);
   });
 
-  it("blink needs an eye closure and no reference", () => {
+  it("blink needs an eye closure after open eyes", () => {
     expect(windowAnswersChallenge("blink", window(1, { yaw: [-3, -3], blinks: 1 }), null)).toBe(true);
     expect(windowAnswersChallenge("blink", window(1, { yaw: [-3, -3] }), before)).toBe(false);
+    // a closure from the window's first frame: open eyes before the prompt make it a blink …
+    const closedFromStart = window(1, { yaw: [-3, -3], blinks: 0, closed: 2 });
+    expect(before?.eyesOpen).toBe(true);
+    expect(windowAnswersChallenge("blink", closedFromStart, before)).toBe(true);
+    // … eyes already closed before it (a photo of closed eyes), or no reference, do not
+    const closedBefore = referencePose(
+      [{ ...neutral, face: neutral.face && { ...neutral.face, eyeOpennessMean: 0.3 } }],
+      1000,
+    );
+    expect(closedBefore?.eyesOpen).toBe(false);
+    expect(windowAnswersChallenge("blink", closedFromStart, closedBefore)).toBe(false);
+    expect(windowAnswersChallenge("blink", closedFromStart, null)).toBe(false);
   });
 });
 
@@ -158,10 +177,10 @@ describe("referencePose", () => {
       window(3, { yaw: [20, 30] }),
     ];
     // the period starts with window 3: window 2 had no usable face, window 1 counts
-    expect(referencePose(windows, 3000)).toEqual({ yawDeg: 3, pitchDeg: -5 });
-    expect(referencePose(windows, 1000)).toEqual({ yawDeg: -8, pitchDeg: -5 });
+    expect(referencePose(windows, 3000)).toEqual({ yawDeg: 3, pitchDeg: -5, eyesOpen: true });
+    expect(referencePose(windows, 1000)).toEqual({ yawDeg: -8, pitchDeg: -5, eyesOpen: true });
     // windows tokenized after the prompt but captured before it still count (a lagging tokenizer)
-    expect(referencePose(windows, 4000)).toEqual({ yawDeg: 25, pitchDeg: -5 });
+    expect(referencePose(windows, 4000)).toEqual({ yawDeg: 25, pitchDeg: -5, eyesOpen: true });
     expect(referencePose(windows, 0)).toBeNull();
     expect(referencePose([window(0, { yaw: [0, 0], present: 0 })], 1000)).toBeNull();
   });

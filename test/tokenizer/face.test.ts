@@ -75,6 +75,7 @@ describe.skipIf(!portrait)("face engine (default TOKENIZER_FACE=human)", () => {
     expect(f?.faceAreaMean).toBeLessThan(0.4);
     expect(f?.eyeOpennessMean).toBeGreaterThan(0.5);
     expect(f?.blinkCount).toBe(0);
+    expect(f?.eyesClosedFrames).toBe(0);
     expect(f?.planarity).toBe(1);
     expect(f?.depthVariation).toBeLessThan(0.01);
   });
@@ -151,6 +152,23 @@ describe.skipIf(!portrait)("face engine (default TOKENIZER_FACE=human)", () => {
     const level = await face(clip("cap12", 14));
     expect((up?.pitchMinDeg ?? 0) - (level?.pitchMeanDeg ?? 0)).toBeLessThan(-8);
     expect(Math.abs((up?.yawMeanDeg ?? 99) - (level?.yawMeanDeg ?? 0))).toBeLessThan(4);
+  });
+
+  it("sees a real blink: closed-eye frames, and a blink counted when open eyes come first", async () => {
+    // franck.mp4: eyes open around 166.5 s, closed from ≈ 167.3 to 167.8 s (the e2e challenge
+    // camera's blink segment; EAR 0.06–0.12 against ≈ 0.33 open)
+    const frames = (startS: number) =>
+      jpegFrames(media?.clips.franck ?? "", { startS, fps: 5, count: 5, width: 320 });
+    const blink = await face(frames(166.6));
+    expect(blink?.facePresentRatio).toBe(1);
+    expect(blink?.eyesClosedFrames).toBeGreaterThanOrEqual(1);
+    expect(blink?.blinkCount).toBe(1);
+    // from the closure on, the window's own count cannot see it; the closed frames still show it
+    const fromClosed = await face(frames(167.35));
+    expect(fromClosed?.eyesClosedFrames).toBeGreaterThanOrEqual(1);
+    expect(fromClosed?.blinkCount).toBe(0);
+    const open = await face(frames(146));
+    expect(open?.eyesClosedFrames).toBe(0);
   });
 
   it("TOKENIZER_FACE=none opts out: face and fingerprint are null", async () => {

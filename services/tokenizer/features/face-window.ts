@@ -62,6 +62,7 @@ export class FaceWindowAccumulator {
   #pitch: number[] = [];
   #openness: number[] = [];
   #blinks = 0;
+  #closedFrames = 0;
   /** eye state at the last analysed face, null when unknown (start, or the face was lost) */
   #eyeWasOpen: boolean | null = null;
   #mouth: number[] = [];
@@ -96,6 +97,7 @@ export class FaceWindowAccumulator {
     // a blink is a closure seen after an open eye (Soukupová & Čech §3), not a window that starts
     // with closed eyes or a face that reappears with them
     if (this.#eyeWasOpen === true && !open) this.#blinks++;
+    if (!open) this.#closedFrames++;
     this.#eyeWasOpen = open;
     this.#mouth.push(clamp01(mouthAperture(mesh)));
     const iris = irisOffset(mesh);
@@ -172,6 +174,7 @@ export class FaceWindowAccumulator {
       pitchMinDeg: clampDeg(least(this.#pitch)),
       pitchMaxDeg: clampDeg(greatest(this.#pitch)),
       blinkCount: Math.min(100, this.#blinks),
+      eyesClosedFrames: Math.min(600, this.#closedFrames),
       eyeOpennessMean: clamp01(mean(this.#openness)),
       mouthApertureStd: clamp01(std(this.#mouth)),
       gazeOffScreenRatio: withFace ? clamp01(this.#offScreen / withFace) : 0,
