@@ -39,13 +39,13 @@ export const POLICY_FILE = {
       {
         analyzer: "coercion",
         modelVersion: "coercion-trained-1.0.0",
-        validationAuc: 0.9903846153846154,
+        validationAuc: 0.9831730769230769,
         validationRisky: 8,
         validationOther: 52,
         falseAlarmsAtVeto: 0,
         falseAlarmUpper: 0.06879223612386234,
-        hitsAtVeto: 5,
-        weight: 1.47,
+        hitsAtVeto: 4,
+        weight: 1.45,
         veto: true,
       },
       {
@@ -119,7 +119,7 @@ export const POLICY_FILE = {
         required: true,
       },
       coercion: {
-        weight: 1.47,
+        weight: 1.45,
         review: 0.8,
         reject: null,
         required: false,
