@@ -21,7 +21,8 @@
  *    of the fused logit (w_i / Σw) they become contributions to L. The positive (risk-raising) ones,
  *    at most 3 per analyzer and 8 in all, sorted descending, followed by the availability reasons.
  * 5. Flow evidence. What the session's own nodes established is a floor the analyzers cannot argue
- *    away: when more than half of the liveness challenges shown were not answered (product-spec
+ *    away: when more than half of the liveness challenges drawn — in the session, or in any one
+ *    liveness node visit — were not answered (product-spec
  *    §2), the person did not show they were live on request, whatever the passive cues say. The
  *    liveness model carries the fail ratio only as a hand-set prior (it cannot be learned from the
  *    corpus's single windows, models/liveness/card.md), and on real footage answering every
@@ -173,8 +174,10 @@ type Available = { name: AnalyzerName; result: AnalyzerResult; w: number };
 
 /** What the flow itself established beside the analyzers (step 5). */
 export interface FlowEvidence {
-  /** liveness challenges shown and answered over the whole session */
+  /** liveness challenges drawn and answered over the whole session */
   challenges?: { issued: number; passed: number };
+  /** the same per liveness node visit: passes in one visit must not hide failures in another */
+  challengeVisits?: readonly { issued: number; passed: number }[];
 }
 
 /** Step 5: more than this share of the challenges shown left unanswered means at least `review`. */
@@ -240,7 +243,8 @@ export function fuse(
     }
   }
   // 5. Flow evidence: failed challenges act like a review veto (see the header).
-  const challengeFloor = challengesMostlyFailed(flow.challenges);
+  const challengeFloor =
+    challengesMostlyFailed(flow.challenges) || (flow.challengeVisits ?? []).some(challengesMostlyFailed);
   if (challengeFloor) vetoed = atLeast(vetoed, "review");
   const floor = vetoed === "reject" ? thresholds.reject : vetoed === "review" ? thresholds.review : 0;
   const score = Math.max(pooledScore, floor);

@@ -59,7 +59,10 @@ export async function completeSession(
     buildSlices(input),
     Number(env.ANALYZER_TIMEOUT_MS),
   );
-  const risk = fuse(outcomes, input.policy, { challenges: input.challenges });
+  const risk = fuse(outcomes, input.policy, {
+    challenges: input.challenges,
+    challengeVisits: input.challengeVisits,
+  });
   const degraded: Degradation[] = [];
   if (input.tokenizerFailures > 0) {
     degraded.push({

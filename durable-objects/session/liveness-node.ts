@@ -56,6 +56,9 @@ export interface LivenessContext {
   finishNode(node: FlowNode, outcome: string): Promise<void>;
 }
 
+/** Windows past the node's limit it waits for a shown challenge's period to be tokenized. */
+const MAX_CHALLENGE_LAG_WINDOWS = 10;
+
 /** Starts a liveness node: draws its challenges and announces it to the widget. */
 export function startLiveness(ctx: LivenessContext, node: LivenessNodeSpec): LivenessState {
   const challenges = drawChallenges(node.challenges, node.actions);
@@ -121,9 +124,13 @@ export async function progressLiveness(
   });
   // Issue the next challenge after one usable window, then each once the one before has had its
   // whole response period.
+  const maxWindows =
+    live.node.minSeconds + live.challenges.length * CHALLENGE_RESPONSE_WINDOWS + FACE_WAIT_WINDOWS;
+  const elapsed = ctx.processed() - live.firstProcessed;
   const nextChallenge = live.challenges[live.issued.length];
   const lastIssued = live.issued.at(-1);
-  if (nextChallenge && usable >= 1 && (!lastIssued || over(lastIssued))) {
+  // none issued at or past the node's limit: it could not be judged before the node decides
+  if (nextChallenge && usable >= 1 && (!lastIssued || over(lastIssued)) && elapsed < maxWindows) {
     live.issued.push({ promptedAtMs: ctx.capturedMs(), passed: false, contradicted: false, told: false });
     ctx.send({
       type: "challenge",
@@ -135,11 +142,12 @@ export async function progressLiveness(
   const challengesDone =
     live.issued.length === live.challenges.length &&
     live.issued.every((c) => c.passed || c.contradicted || over(c));
-  const maxWindows =
-    live.node.minSeconds + live.challenges.length * CHALLENGE_RESPONSE_WINDOWS + FACE_WAIT_WINDOWS;
   if (usable >= live.node.minSeconds && challengesDone) return decideLiveness(ctx, live, nodeWindows);
-  // The node's clock counts lost windows too, so a tokenizer outage cannot stall it.
-  if (ctx.processed() - live.firstProcessed >= maxWindows) {
+  // The node's clock counts lost windows too, so a tokenizer outage cannot stall it. A challenge
+  // whose response period (capture time) the tokenizer has not caught up with yet gets up to
+  // MAX_CHALLENGE_LAG_WINDOWS more, so a lagging tokenizer does not fail a person who answered.
+  const waiting = live.issued.some((c) => !c.passed && !c.contradicted && !over(c));
+  if (elapsed >= maxWindows && (!waiting || elapsed >= maxWindows + MAX_CHALLENGE_LAG_WINDOWS)) {
     if (usable === 0) return ctx.finishNode(live.node, "no_face");
     return decideLiveness(ctx, live, nodeWindows);
   }
@@ -151,11 +159,12 @@ async function decideLiveness(
   nodeWindows: WindowFeatures[],
 ): Promise<void> {
   live.deciding = true;
+  // Every drawn challenge counts, shown or not: one that never went out (the face hidden until
+  // late, a tokenizer made to lag) was not answered either.
+  const drawn = live.challenges.length;
   const passed = live.issued.filter((c) => c.passed).length;
-  ctx.countChallenges(live.issued.length, passed);
-  const input = AnalyzerInputSchemas.liveness.parse(
-    livenessSlice(nodeWindows, { issued: live.issued.length, passed }),
-  );
+  ctx.countChallenges(drawn, passed);
+  const input = AnalyzerInputSchemas.liveness.parse(livenessSlice(nodeWindows, { issued: drawn, passed }));
   const result = await callAnalyzer(
     analyzerBindings(ctx.env).liveness,
     "liveness",
@@ -164,6 +173,6 @@ async function decideLiveness(
   );
   await ctx.finishNode(
     live.node,
-    livenessOutcome("error" in result ? null : result, { issued: live.issued.length, passed }),
+    livenessOutcome("error" in result ? null : result, { issued: drawn, passed }),
   );
 }

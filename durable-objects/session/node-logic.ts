@@ -136,6 +136,11 @@ const OPEN_EYES_MIN_OPENNESS = 0.2 / 0.35;
 export interface ReferencePose {
   yawDeg: number;
   pitchDeg: number;
+  /** the window's extremes: how far the head already went each way before the prompt */
+  yawMinDeg: number;
+  yawMaxDeg: number;
+  pitchMinDeg: number;
+  pitchMaxDeg: number;
   /** whether the eyes were open then (a later closure is a blink) */
   eyesOpen: boolean;
 }
@@ -152,6 +157,10 @@ export function referencePose(windows: readonly WindowFeatures[], beforeMs: numb
       return {
         yawDeg: w.face.yawMeanDeg,
         pitchDeg: w.face.pitchMeanDeg,
+        yawMinDeg: w.face.yawMinDeg,
+        yawMaxDeg: w.face.yawMaxDeg,
+        pitchMinDeg: w.face.pitchMinDeg,
+        pitchMaxDeg: w.face.pitchMaxDeg,
         eyesOpen: w.face.eyeOpennessMean >= OPEN_EYES_MIN_OPENNESS,
       };
   }
@@ -189,11 +198,13 @@ export function windowAnswersChallenge(
 }
 
 /**
- * Whether a window shows the movement opposite to the challenged one, from the same reference
- * and by the same margin: a turn to the other side, looking down for "look up". A person who
- * reads the prompt moves one way; a replayed recording that cycles through every movement (or a
- * person guessing) also moves the other way, and the first such window fails the challenge for
- * good. A blink has no opposite.
+ * Whether a window shows the movement opposite to the challenged one, by the same margin beyond
+ * the furthest the head went that way in the reference window: a turn to the other side, looking
+ * down for "look up". A person who reads the prompt moves one way; a replayed recording that
+ * sweeps through the movements (or a person guessing) also moves the other way, and the first
+ * such window fails the challenge for good. Measured from the reference's extreme, not its mean,
+ * so a head still held to one side from the challenge before (answered late, the next prompt out
+ * at once) is not read as moving that way again. A blink has no opposite.
  */
 export function windowContradictsChallenge(
   action: ChallengeAction,
@@ -204,11 +215,11 @@ export function windowContradictsChallenge(
   if (!face || face.facePresentRatio < 0.5 || before === null) return false;
   switch (action) {
     case "turn_left":
-      return face.yawMaxDeg - before.yawDeg >= TURN_MIN_DEG;
+      return face.yawMaxDeg - before.yawMaxDeg >= TURN_MIN_DEG;
     case "turn_right":
-      return before.yawDeg - face.yawMinDeg >= TURN_MIN_DEG;
+      return before.yawMinDeg - face.yawMinDeg >= TURN_MIN_DEG;
     case "look_up":
-      return face.pitchMaxDeg - before.pitchDeg >= LOOK_UP_MIN_DEG;
+      return face.pitchMaxDeg - before.pitchMaxDeg >= LOOK_UP_MIN_DEG;
     case "blink":
       return false;
   }

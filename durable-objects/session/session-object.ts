@@ -78,6 +78,7 @@ export class SessionObject extends DurableObject<Env> {
     advance: (node, outcome) => this.#advance(node, outcome),
   });
   #challengeStats = { issued: 0, passed: 0 };
+  #challengeVisits: { issued: number; passed: number }[] = [];
   /** which region tokenized this session's windows (data residency) */
   #residency = new ResidencyLedger();
   /** bench baseline only (ANALYSIS_MODE = "deferred"): windows held until the end; null = streaming */
@@ -106,12 +107,7 @@ export class SessionObject extends DurableObject<Env> {
     processed: () => this.#pipeline.processed,
     capturedMs: () => this.#assembler.latestMs,
     probe: this.#probe,
-    countChallenges: (issued, passed) => {
-      this.#challengeStats = {
-        issued: this.#challengeStats.issued + issued,
-        passed: this.#challengeStats.passed + passed,
-      };
-    },
+    countChallenges: (issued, passed) => this.#countChallenges(issued, passed),
     finishNode: (node, outcome) => this.#finishNode(node, outcome),
   };
 
@@ -123,6 +119,12 @@ export class SessionObject extends DurableObject<Env> {
     connected: () => this.#socket !== null,
     lastActivity: () => this.#lastActivity,
     stopNodes: () => {
+      // A liveness node the session ended in still counts its challenges (drawn, answered so far):
+      // leaving mid-challenge must not erase a failure (lib/fusion.ts step 5).
+      if (this.#liveness && !this.#liveness.deciding) {
+        const open = this.#liveness;
+        this.#countChallenges(open.challenges.length, open.issued.filter((c) => c.passed).length);
+      }
       this.#liveness = null;
       this.#conversation.stop();
       this.#faceWait = null;
@@ -132,6 +134,7 @@ export class SessionObject extends DurableObject<Env> {
     evidence: (state) => ({
       windows: this.#pipeline.windows,
       challenges: this.#challengeStats,
+      challengeVisits: this.#challengeVisits,
       device: this.#messages.device,
       network: state.config.network,
       behavior: this.#messages.behavior,
@@ -324,6 +327,16 @@ export class SessionObject extends DurableObject<Env> {
       return;
     }
     await this.#enter(next);
+  }
+
+  /** One liveness visit's challenges, added to the session's totals and kept per visit. */
+  #countChallenges(issued: number, passed: number): void {
+    if (issued <= 0) return;
+    this.#challengeStats = {
+      issued: this.#challengeStats.issued + issued,
+      passed: this.#challengeStats.passed + passed,
+    };
+    this.#challengeVisits.push({ issued, passed });
   }
 
   async #finishNode(node: FlowNode, outcome: string): Promise<void> {

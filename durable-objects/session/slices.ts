@@ -18,7 +18,10 @@ export interface ConversationTurn {
 
 export interface SessionEvidence {
   windows: WindowFeatures[];
+  /** liveness challenges over the session: drawn (shown or not) and answered */
   challenges: { issued: number; passed: number };
+  /** the same per decided (or interrupted) liveness node visit, for fusion's step 5 */
+  challengeVisits?: { issued: number; passed: number }[];
   device: DeviceSignals | null;
   network: NetworkSignals;
   behavior: BehaviorSignals | null;

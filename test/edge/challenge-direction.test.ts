@@ -133,6 +133,18 @@ describe("the opposite movement fails a challenge", () => {
     );
   });
 
+  it("a head still held to one side from the challenge before is not moving that way again", () => {
+    // turn_left answered late: the reference window holds the turn (mean −9, leftmost −30); the
+    // next prompt, turn_right, finds the head still at −30 before it turns right
+    const heldLeft = referencePose([window(0, { yaw: [-30, 2] })], 1000);
+    expect(heldLeft?.yawDeg).toBeCloseTo(-14);
+    const stillLeftThenRight = window(1, { yaw: [-30, 12] });
+    expect(windowContradictsChallenge("turn_right", stillLeftThenRight, heldLeft)).toBe(false);
+    expect(windowAnswersChallenge("turn_right", stillLeftThenRight, heldLeft)).toBe(true);
+    // going 15° further left than anything in the reference still contradicts
+    expect(windowContradictsChallenge("turn_right", window(1, { yaw: [-46, -30] }), heldLeft)).toBe(true);
+  });
+
   it("a window swinging both ways answers the turn and contradicts it (the node fails it)", () => {
     const both = window(1, { yaw: [-22, 16] });
     expect(windowAnswersChallenge("turn_left", both, before)).toBe(true);
@@ -177,10 +189,10 @@ describe("referencePose", () => {
       window(3, { yaw: [20, 30] }),
     ];
     // the period starts with window 3: window 2 had no usable face, window 1 counts
-    expect(referencePose(windows, 3000)).toEqual({ yawDeg: 3, pitchDeg: -5, eyesOpen: true });
-    expect(referencePose(windows, 1000)).toEqual({ yawDeg: -8, pitchDeg: -5, eyesOpen: true });
+    expect(referencePose(windows, 3000)).toMatchObject({ yawDeg: 3, pitchDeg: -5, eyesOpen: true });
+    expect(referencePose(windows, 1000)).toMatchObject({ yawDeg: -8, pitchDeg: -5, eyesOpen: true });
     // windows tokenized after the prompt but captured before it still count (a lagging tokenizer)
-    expect(referencePose(windows, 4000)).toEqual({ yawDeg: 25, pitchDeg: -5, eyesOpen: true });
+    expect(referencePose(windows, 4000)).toMatchObject({ yawDeg: 25, pitchDeg: -5, eyesOpen: true });
     expect(referencePose(windows, 0)).toBeNull();
     expect(referencePose([window(0, { yaw: [0, 0], present: 0 })], 1000)).toBeNull();
   });

@@ -215,6 +215,17 @@ describe("flow evidence: liveness challenges (step 5)", () => {
     }
   });
 
+  it("passes in one liveness visit do not hide failures in another", () => {
+    const challengeVisits = [
+      { issued: 2, passed: 0 },
+      { issued: 3, passed: 3 },
+    ];
+    // 2 of 5 failed in all, but the first visit failed both
+    const risk = fuse(allGood(), DEFAULT_POLICY, { challenges: { issued: 5, passed: 3 }, challengeVisits });
+    expect(risk.decision).toBe("review");
+    expect(risk.reasons.map((r) => r.code)).toEqual([CHALLENGE_FAILED_REASON]);
+  });
+
   it("does not soften a reject, nor repeat a reason the liveness signal already gave", () => {
     const input = allGood();
     input.liveness = result("liveness", 0.97, 0.92, {
