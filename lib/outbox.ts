@@ -11,13 +11,13 @@
  * A resend after a partial failure only repeats queue messages for the same delivery ids; the
  * consumer already delivers one id at most once (workers/edge/deliver-webhooks.ts).
  */
-import { and, asc, eq, isNull, lt, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, lt, type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { SessionView } from "./api-schemas.ts";
 import { base64url } from "./crypto/random.ts";
 import { tenantKeys } from "./crypto/tenant-keys.ts";
 import type { Db } from "./db/client.ts";
-import { eventOutbox, sessions } from "./db/schema.ts";
+import { deliveries, eventOutbox, sessions } from "./db/schema.ts";
 import { type DeliveryMessage, enqueueDeliveries, type PreparedEvent, prepareEvent } from "./events.ts";
 import { isRecordedEvent, recordedEventData } from "./outbox-records.ts";
 import { loadSessionView } from "./sessions/view.ts";
@@ -222,6 +222,21 @@ async function dispatchRow(env: Env, db: Db, row: OutboxRow): Promise<void> {
       .from(eventOutbox)
       .where(eq(eventOutbox.id, row.id));
     if (kept?.messages) messages = MessagesSchema.parse(JSON.parse(kept.messages));
+    // An erasure that landed between reading the session and writing these deliveries found
+    // nothing of this event to cancel: if the session is gone now, withdraw them, so no body of
+    // an erased session leaves (docs/data-protection.md). An erasure after this check finds the
+    // deliveries and cancels them itself.
+    if (prepared && !isRecordedEvent(row.eventType) && row.sessionId !== null) {
+      const [still] = await db
+        .select({ id: sessions.id })
+        .from(sessions)
+        .where(eq(sessions.id, row.sessionId));
+      if (!still) {
+        const ids = messages.map((m) => m.deliveryId);
+        if (ids.length > 0) await db.delete(deliveries).where(inArray(deliveries.id, ids));
+        messages = [];
+      }
+    }
   }
   await enqueueDeliveries(env.EVENTS, messages);
   await db.update(eventOutbox).set({ sentAt: Date.now() }).where(eq(eventOutbox.id, row.id));
