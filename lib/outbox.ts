@@ -275,30 +275,51 @@ export function dispatchLifecycleEvent(env: Env, db: Db, outboxId: string): Prom
 }
 
 /**
- * The cron's sweep: pending rows older than `minAgeMs` (the inline dispatch had its chance),
- * oldest first, at most `limit`. One failing row does not stop the others; returns the counts.
+ * The cron's sweep: pending rows older than `minAgeMs` (the inline dispatch had its chance), in
+ * pages of `limit`, fewest failed attempts first, then oldest — so a row that keeps failing (a
+ * tenant whose key is gone) moves behind the others instead of blocking them — until none is
+ * left, a page sends nothing (D1 or the queue is down: the next sweep retries), or `budgetMs` of
+ * wall time is spent (a backlog after a queue outage drains in one run, not 100 rows per five
+ * minutes). One failing row does not stop the others; returns the counts.
  */
 export async function dispatchPendingOutbox(
   env: Env,
   db: Db,
-  { now = Date.now(), minAgeMs = 30_000, limit = 100 } = {},
+  { now = Date.now(), minAgeMs = 30_000, limit = 100, budgetMs = 20_000 } = {},
 ): Promise<{ sent: number; failed: number }> {
-  const rows = await db
-    .select()
-    .from(eventOutbox)
-    .where(and(isNull(eventOutbox.sentAt), lt(eventOutbox.createdAt, now - minAgeMs)))
-    .orderBy(asc(eventOutbox.createdAt))
-    .limit(limit);
+  const started = Date.now();
+  const tried = new Set<string>();
   let sent = 0;
   let failed = 0;
-  for (const row of rows) {
-    try {
-      await dispatchRow(env, db, row);
-      sent += 1;
-    } catch {
-      // Left pending for the next sweep; no detail logged (errors may quote row data).
-      failed += 1;
+  while (Date.now() - started < budgetMs) {
+    const rows = (
+      await db
+        .select()
+        .from(eventOutbox)
+        .where(and(isNull(eventOutbox.sentAt), lt(eventOutbox.createdAt, now - minAgeMs)))
+        .orderBy(asc(eventOutbox.attempts), asc(eventOutbox.createdAt))
+        .limit(limit + tried.size)
+    ).filter((row) => !tried.has(row.id));
+    if (rows.length === 0) break;
+    let sentInPage = 0;
+    for (const row of rows.slice(0, limit)) {
+      tried.add(row.id);
+      try {
+        await dispatchRow(env, db, row);
+        sent += 1;
+        sentInPage += 1;
+      } catch {
+        // Left pending for the next sweep, one attempt more (so it sorts behind fresher rows);
+        // no detail logged (errors may quote row data).
+        failed += 1;
+        await db
+          .update(eventOutbox)
+          .set({ attempts: sql`${eventOutbox.attempts} + 1` })
+          .where(eq(eventOutbox.id, row.id))
+          .catch(() => {});
+      }
     }
+    if (sentInPage === 0) break;
   }
   return { sent, failed };
 }

@@ -44,7 +44,9 @@ describe("secret comparison", () => {
 
   it("client secrets are consumed by their SHA-256 in one conditional UPDATE, never compared as strings", () => {
     const connect = read("workers/edge/routes/connect.ts");
-    expect(connect).toMatch(/eq\(sessions\.clientSecretHash, await sha256Hex\(secret\)\)/);
+    // the digest is taken once and shared by the UPDATE and the started event's outbox row
+    expect(connect).toMatch(/const clientSecretHash = await sha256Hex\(secret\);/);
+    expect(connect).toMatch(/eq\(sessions\.clientSecretHash, clientSecretHash\)/);
     expect(connect).not.toMatch(/secret\s*(===|!==)|(===|!==)\s*secret/);
   });
 
