@@ -35,6 +35,9 @@ const DESCRIPTIONS: Record<number, string> = {
 /** Any route can meet a transient D1 failure (lib/storage-errors.ts), so every route lists it. */
 const ALWAYS = [503];
 
+/** A JSON request or response body for `createRoute`. */
+export const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
+
 export function problemResponses(...statuses: number[]) {
   return Object.fromEntries(
     [...statuses, ...ALWAYS].map((s) => [

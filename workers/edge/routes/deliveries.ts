@@ -11,11 +11,10 @@ import { newId } from "../../../lib/crypto/random.ts";
 import { auditLog, deliveries, webhookEndpoints } from "../../../lib/db/schema.ts";
 import { FacetError } from "../../../lib/errors.ts";
 import type { EdgeEnv } from "../env.ts";
-import { problemResponses, validationHook } from "../openapi.ts";
+import { json, problemResponses, validationHook } from "../openapi.ts";
 
 export const deliveryRoutes = new OpenAPIHono<EdgeEnv>({ defaultHook: validationHook });
 
-const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
 const IdParam = z.object({
   id: z
     .string()

@@ -22,11 +22,9 @@ import { sessionStub } from "../../../lib/residency.ts";
 import { loadSessionView, openSessionRow, toSessionView } from "../../../lib/sessions/view.ts";
 import type { EdgeEnv } from "../env.ts";
 import { deleteSessionData, endBeforeErasure } from "../erasure.ts";
-import { problemResponses, validationHook } from "../openapi.ts";
+import { json, problemResponses, validationHook } from "../openapi.ts";
 
 export const sessionControlRoutes = new OpenAPIHono<EdgeEnv>({ defaultHook: validationHook });
-
-const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
 
 const refreshSecret = createRoute({
   method: "post",

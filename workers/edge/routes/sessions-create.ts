@@ -18,11 +18,9 @@ import { recognitionRequestRow, recognitionWarnings } from "../../../lib/recogni
 import { openSessionRow, sealSession, toSessionView } from "../../../lib/sessions/view.ts";
 import { parseTenantSettings } from "../../../lib/tenant-settings.ts";
 import type { EdgeEnv } from "../env.ts";
-import { problemResponses, validationHook } from "../openapi.ts";
+import { json, problemResponses, validationHook } from "../openapi.ts";
 
 export const sessionCreateRoutes = new OpenAPIHono<EdgeEnv>({ defaultHook: validationHook });
-
-const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
 
 const createSession = createRoute({
   method: "post",

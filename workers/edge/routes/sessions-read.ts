@@ -18,11 +18,9 @@ import { auditLog, sessions } from "../../../lib/db/schema.ts";
 import { FacetError } from "../../../lib/errors.ts";
 import { loadReport, loadSessionView, openSessionRow, toSessionView } from "../../../lib/sessions/view.ts";
 import type { EdgeEnv } from "../env.ts";
-import { problemResponses, validationHook } from "../openapi.ts";
+import { json, problemResponses, validationHook } from "../openapi.ts";
 
 export const sessionReadRoutes = new OpenAPIHono<EdgeEnv>({ defaultHook: validationHook });
-
-const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
 
 const getSession = createRoute({
   method: "get",

@@ -16,11 +16,9 @@ import {
   TenantSettingsSchema,
 } from "../../../lib/tenant-settings.ts";
 import type { EdgeEnv } from "../env.ts";
-import { problemResponses, validationHook } from "../openapi.ts";
+import { json, problemResponses, validationHook } from "../openapi.ts";
 
 export const settingsRoutes = new OpenAPIHono<EdgeEnv>({ defaultHook: validationHook });
-
-const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
 
 const SettingsResponseSchema = z
   .object({

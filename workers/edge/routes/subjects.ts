@@ -30,12 +30,10 @@ import { eraseSubjectFingerprints, listEnrolments } from "../../../lib/recogniti
 import { loadReport, openSessionData, openSessionRow, toSessionView } from "../../../lib/sessions/view.ts";
 import type { EdgeEnv } from "../env.ts";
 import { eraseSessions } from "../erasure.ts";
-import { problemResponses, validationHook } from "../openapi.ts";
+import { json, problemResponses, validationHook } from "../openapi.ts";
 import { toDeliveryView } from "./deliveries.ts";
 
 export const subjectRoutes = new OpenAPIHono<EdgeEnv>({ defaultHook: validationHook });
-
-const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
 
 /**
  * The audit target for a subject: a keyed digest (the reference hash, hex), so erasing the subject

@@ -23,12 +23,11 @@ import { emitEvent } from "../../../lib/events.ts";
 import { generateWebhookSecret } from "../../../lib/webhook-signature.ts";
 import { checkWebhookUrl } from "../../../lib/webhook-url.ts";
 import type { EdgeEnv } from "../env.ts";
-import { problemResponses, validationHook } from "../openapi.ts";
+import { json, problemResponses, validationHook } from "../openapi.ts";
 import { toDeliveryView } from "./deliveries.ts";
 
 export const webhookEndpointRoutes = new OpenAPIHono<EdgeEnv>({ defaultHook: validationHook });
 
-const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
 const IdParam = z.object({
   id: z
     .string()
