@@ -4,6 +4,7 @@
  * `GET /openapi.json` (OpenAPI 3.1) through @hono/zod-openapi (house-style 4).
  */
 import { z } from "@hono/zod-openapi";
+import { OUTBOX_EVENT_TYPES } from "./db/schema.ts";
 import { RiskSchema } from "./fusion.ts";
 
 const JsonObject = z.record(z.string(), z.unknown());
@@ -177,16 +178,8 @@ export const ProblemSchema = z
   .openapi("Problem");
 
 export const WebhookEventTypeSchema = z
-  .enum([
-    "session.created",
-    "session.started",
-    "session.completed",
-    "session.incomplete",
-    "session.erased",
-    "subject.erased",
-    "endpoint.disabled",
-    "webhook.test",
-  ])
+  // the outbox's events and the synchronous test ping, which announces no state change
+  .enum([...OUTBOX_EVENT_TYPES, "webhook.test"])
   .openapi("WebhookEventType");
 export type WebhookEventType = z.infer<typeof WebhookEventTypeSchema>;
 

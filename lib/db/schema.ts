@@ -391,6 +391,17 @@ export const answerDigests = sqliteTable(
 // written, event lost" cannot happen; lib/outbox.ts turns a row into deliveries and queue messages
 // and marks it sent. Holds identifiers only, never payloads.
 
+/** Every webhook event that announces a state change; each goes through `event_outbox`. */
+export const OUTBOX_EVENT_TYPES = [
+  "session.created",
+  "session.started",
+  "session.completed",
+  "session.incomplete",
+  "session.erased",
+  "subject.erased",
+  "endpoint.disabled",
+] as const;
+
 export const eventOutbox = sqliteTable(
   "event_outbox",
   {
@@ -403,17 +414,7 @@ export const eventOutbox = sqliteTable(
     tenantId: text("tenant_id").notNull(),
     /** the session the event is about; null for `subject.erased` and `endpoint.disabled` */
     sessionId: text("session_id"),
-    eventType: text("event_type", {
-      enum: [
-        "session.created",
-        "session.started",
-        "session.completed",
-        "session.incomplete",
-        "session.erased",
-        "subject.erased",
-        "endpoint.disabled",
-      ],
-    }).notNull(),
+    eventType: text("event_type", { enum: OUTBOX_EVENT_TYPES }).notNull(),
     /** also the event's `timestamp`, so every dispatch attempt builds the same body */
     createdAt: integer("created_at").notNull(),
     /**
