@@ -106,19 +106,28 @@ export function drawChallenges(
   return out;
 }
 
-/** Windows in which a challenge must be answered after it is shown. */
-export const CHALLENGE_RESPONSE_WINDOWS = 3;
+/**
+ * The least time a person has to answer a challenge after it is shown: read the prompt (reaction
+ * time alone is ≈ 0.5–1 s), then turn, look up or blink. Three windows counted from the one being
+ * captured at the prompt would leave as little as two seconds when the prompt goes out late in a
+ * window — too tight for a person who reads slowly (a recorded turn reaching its extreme ≈ 1.5 s
+ * after the prompt missed it in a loaded CI run).
+ */
+export const CHALLENGE_RESPONSE_MS = 3000;
+/** The most windows a response period spans (it starts with the window being captured at the prompt). */
+export const CHALLENGE_RESPONSE_WINDOWS = Math.ceil(CHALLENGE_RESPONSE_MS / WINDOW_MS) + 1;
 
 /**
- * The capture-time span [startMs, endMs) in which a challenge is answered: the window being
- * captured when the prompt went out (`promptedAtMs`, the newest sample the session had received)
- * and the next ones, CHALLENGE_RESPONSE_WINDOWS in all. Counting in capture time rather than in
- * windows tokenized since the prompt keeps the person's time to answer whole when the tokenizer
- * lags behind capture: windows captured before the prompt reached them are not spent on it.
+ * The capture-time span [startMs, endMs) in which a challenge is answered: from the start of the
+ * window being captured when the prompt went out (`promptedAtMs`, the newest sample the session
+ * had received) to the end of the window in which CHALLENGE_RESPONSE_MS after the prompt falls.
+ * Counting in capture time rather than in windows tokenized since the prompt keeps the person's
+ * time to answer whole when the tokenizer lags behind capture: windows captured before the prompt
+ * reached them are not spent on it.
  */
 export function responsePeriod(promptedAtMs: number): { startMs: number; endMs: number } {
   const startMs = Math.floor(promptedAtMs / WINDOW_MS) * WINDOW_MS;
-  return { startMs, endMs: startMs + CHALLENGE_RESPONSE_WINDOWS * WINDOW_MS };
+  return { startMs, endMs: Math.ceil((promptedAtMs + CHALLENGE_RESPONSE_MS) / WINDOW_MS) * WINDOW_MS };
 }
 
 /** Rotation toward the asked side, from the pose before the prompt, that answers a turn. */

@@ -4,7 +4,8 @@
  * the server draws at random. This replaces the video track `getUserMedia` hands the page with a
  * `canvas.captureStream()` that plays real recorded frames: a neutral stretch of one person looking
  * at the camera, and when the widget shows a challenge prompt, the stretch of the same person
- * doing what it asks (challenge-segments.ts finds them with the tokenizer's own face engine).
+ * doing what it asks, holding the movement's extreme until the prompt goes away as a person waits
+ * for the confirmation (challenge-segments.ts finds them with the tokenizer's own face engine).
  * The microphone stays Chromium's fake one: the original `getUserMedia` is called as the page
  * asked, and only its video track is swapped.
  *
@@ -158,7 +159,15 @@ export async function prepareChallengeCamera(
         ]),
       );
       await page.exposeBinding("facetChallengeCameraFrames", () => Object.fromEntries(frames));
-      const options = { prompts, fps: FPS, width: WIDTH, height: HEIGHT };
+      // held stretches as frame indices into the segments' frames (decoded at FPS from startS)
+      const holds: Record<string, [number, number]> = {};
+      for (const [name, s] of Object.entries(segments)) {
+        const count = frames.get(name as SegmentName)?.length ?? 0;
+        if (!s.hold || count === 0) continue;
+        const from = Math.min(count - 1, Math.round(s.hold.fromS * FPS));
+        holds[name] = [from, Math.max(from + 1, Math.min(count, Math.round(s.hold.toS * FPS)))];
+      }
+      const options = { prompts, holds, fps: FPS, width: WIDTH, height: HEIGHT };
       await page.addInitScript({
         content: `${PAGE_SCRIPT}\ninstallChallengeCamera(${JSON.stringify(options)});\n`,
       });

@@ -6,7 +6,8 @@
  * check (durable-objects/session/node-logic.ts `windowAnswersChallenge`) has a margin: a turn
  * reaches TURN_MIN_DEG + MARGIN_DEG away from both the segment's own opening pose and the neutral
  * segment's mean pose (the pose the server measures from is the neutral one the camera showed
- * before the prompt). Signs as lib/features.ts states them: yaw < 0 is the person's left, pitch < 0
+ * before the prompt), and names the stretch around the movement's extreme that a person asked to
+ * turn would hold until the widget confirms it (`hold`). Signs as lib/features.ts states them: yaw < 0 is the person's left, pitch < 0
  * is up. Nothing here is synthetic: a segment is a time range of a recording.
  */
 
@@ -25,10 +26,19 @@ export interface Segment {
   seconds: number;
   /** for a turn or look: degrees past the reference in the asked direction; for a blink: frames closed */
   margin: number;
+  /**
+   * Seconds from the segment's start: the frames around the movement's extreme (every one past
+   * the server's threshold by HOLD_MARGIN_DEG), or a whole blink, that the camera plays back and
+   * forth while the prompt is shown. A person turns and holds until told it is done; a recording
+   * that passes the extreme in a frame or two answers only if the widget happens to sample it.
+   */
+  hold?: { fromS: number; toS: number };
 }
 
 /** Headroom over the server's thresholds for re-encoding (the widget's JPEG) and frame sampling. */
 export const MARGIN_DEG = 3;
+/** Headroom of every frame of a held pose (the extreme itself has MARGIN_DEG). */
+const HOLD_MARGIN_DEG = 1.5;
 /** Before a blink the eyes must be clearly open, so the closure is a transition the widget can see. */
 const EAR_OPEN = 0.24;
 /** A neutral stretch holds yaw and pitch within this of its median, degrees. */
@@ -40,7 +50,8 @@ const STEADY_S = 1;
 const RETURN_MAX_S = 2;
 /**
  * Of the steady second, the camera plays only the last half second before the movement: about a
- * person's reaction time to a prompt, and the server counts only the three windows after it.
+ * person's reaction time to a prompt, which leaves most of the server's response period
+ * (node-logic.ts `responsePeriod`, at least 3 s) for the movement.
  */
 const LEAD_S = 0.5;
 const BLINK_PAD_S = 0.3;
@@ -142,8 +153,25 @@ export function findMovement(
         if (faced(g) && toward(g, from) < need / 2) break;
       }
       const lead = start + steady - Math.round(LEAD_S * p.fps);
+      // the held stretch: the frames either side of the peak that stay past the threshold
+      const held = (i: number): boolean => {
+        const g = p.frames[i];
+        return (
+          faced(g) && Math.min(toward(g, from), toward(g, reference)) >= need - MARGIN_DEG + HOLD_MARGIN_DEG
+        );
+      };
+      let holdFrom = peak;
+      while (holdFrom - 1 > lead && held(holdFrom - 1)) holdFrom--;
+      let holdTo = peak + 1;
+      while (holdTo < end && held(holdTo)) holdTo++;
       if (!best || margin > best.margin)
-        best = { clip: p.clip, startS: lead / p.fps, seconds: (end - lead) / p.fps, margin };
+        best = {
+          clip: p.clip,
+          startS: lead / p.fps,
+          seconds: (end - lead) / p.fps,
+          margin,
+          hold: { fromS: (holdFrom - lead) / p.fps, toS: (holdTo - lead) / p.fps },
+        };
       break;
     }
   }
@@ -173,8 +201,16 @@ export function findBlink(p: ClipPoses): Segment | null {
     }
     // longer than a second with the eyes narrowed is not a blink
     if (closed < 2 || j - i > p.fps || !run(p.frames, j, j + pad)) continue;
+    const seconds = (j - i + 2 * pad) / p.fps;
+    // asked to blink a few times, the person blinks until told it is done
     if (!best || closed > best.margin)
-      best = { clip: p.clip, startS: (i - pad) / p.fps, seconds: (j - i + 2 * pad) / p.fps, margin: closed };
+      best = {
+        clip: p.clip,
+        startS: (i - pad) / p.fps,
+        seconds,
+        margin: closed,
+        hold: { fromS: 0, toS: seconds },
+      };
   }
   return best;
 }

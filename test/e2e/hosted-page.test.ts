@@ -225,11 +225,13 @@ describe("a real browser session", () => {
     );
     console.log(`live: ${summary(result)}`);
     // The drawn challenges were answered in the asked direction; the person is live and approved.
-    // Every turn is seen. A blink may be missed: a closure lasts ≈ 0.3–0.5 s, the widget sends
-    // ≈ 3–5 frames a second at its bandwidth budget, heavily compressed, and on a loaded machine
-    // the eye landmarks of the one or two closed frames sometimes stay above the closed-eye
-    // threshold (3 of the last 4 runs on a loaded machine) — the product's rule allows one miss in two for that reason
-    // (lib/fusion.ts step 5), so the decision must not change.
+    // Every turn is seen (the camera holds it until confirmed, as a person does). A blink may be
+    // missed: a closure lasts ≈ 0.3–0.5 s, the widget sends ≈ 3–5 frames a second at its
+    // bandwidth budget, heavily compressed, and the eye landmarks of the one or two closed frames
+    // can stay above the closed-eye threshold (3 of 4 loaded runs when the camera blinked three
+    // times; none of 4, one idle and three beside two busy CPU loops, since it blinks until
+    // confirmed) — the product's rule allows one miss in two for that reason (lib/fusion.ts
+    // step 5), so the decision must not change.
     const drawn = await promptedChallenges(page);
     const told = results();
     console.log(`drawn ${drawn.join(", ")} from ${shown.join(", ")}; results ${JSON.stringify(told)}`);

@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import {
+  CHALLENGE_RESPONSE_MS,
   CHALLENGE_RESPONSE_WINDOWS,
   drawChallenges,
   LIVENESS_SPOOF_THRESHOLD,
@@ -199,13 +200,20 @@ describe("referencePose", () => {
 });
 
 describe("responsePeriod", () => {
-  it("is the window being captured at the prompt and the next ones, in capture time", () => {
-    expect(CHALLENGE_RESPONSE_WINDOWS).toBe(3);
+  it("starts with the window being captured at the prompt and leaves at least 3 s, in capture time", () => {
+    expect(CHALLENGE_RESPONSE_MS).toBe(3000);
+    expect(CHALLENGE_RESPONSE_WINDOWS).toBe(4);
     expect(responsePeriod(0)).toEqual({ startMs: 0, endMs: 3000 });
-    expect(responsePeriod(4250)).toEqual({ startMs: 4000, endMs: 7000 });
+    // a prompt late in a window does not cut the person's time to two seconds and a bit
+    expect(responsePeriod(4250)).toEqual({ startMs: 4000, endMs: 8000 });
     // however far the tokenizer lags, the period follows capture: the prompt at 9.99 s of capture
-    // is answered in windows 9–11, not in windows captured before the person saw it
-    expect(responsePeriod(9990)).toEqual({ startMs: 9000, endMs: 12000 });
+    // is answered in windows 9–12, not in windows captured before the person saw it
+    expect(responsePeriod(9990)).toEqual({ startMs: 9000, endMs: 13000 });
+    for (const at of [0, 1, 999, 1000, 4250, 9990]) {
+      const p = responsePeriod(at);
+      expect(p.endMs - at).toBeGreaterThanOrEqual(CHALLENGE_RESPONSE_MS);
+      expect((p.endMs - p.startMs) / 1000).toBeLessThanOrEqual(CHALLENGE_RESPONSE_WINDOWS);
+    }
   });
 });
 

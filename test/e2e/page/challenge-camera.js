@@ -8,7 +8,8 @@
  * It wraps `navigator.mediaDevices.getUserMedia`: a request with video is passed to the original
  * (so the permission flow and Chromium's fake microphone are untouched) and answered with the
  * original's audio and a `canvas.captureStream()` track playing real recorded frames — neutral,
- * or, while the widget shows a challenge prompt, the segment chosen for it.
+ * or, while the widget shows a challenge prompt, the segment chosen for it, holding its extreme
+ * until the prompt goes away.
  *
  * The stand-in is dressed as the device it replaces: its `label`, `getSettings()`,
  * `getCapabilities()` and `getConstraints()` answer what Chromium's fake capture device answered
@@ -22,7 +23,7 @@
 
 /**
  * @typedef {{ action: string, play: string }} Prompted
- * @typedef {{ prompts: Record<string, Prompted>, fps: number, width: number, height: number }} Options
+ * @typedef {{ prompts: Record<string, Prompted>, holds: Record<string, [number, number]>, fps: number, width: number, height: number }} Options
  * @typedef {{ facetChallengeCameraFrames(): Promise<Record<string, string[]>>, facetChallengeCameraPrompted: string[] }} Globals
  */
 
@@ -86,16 +87,29 @@ function installChallengeCamera(o) {
 
     const neutral = segments.get("neutral") ?? [];
     // Neutral plays forwards then backwards (a loop without a jump cut, which the face engine
-    // would read as a glitch). A challenge's segment plays once from its start — a blink twice,
-    // as the prompt asks for a few — then neutral resumes where it left off. A prompt whose
-    // segment the clips lack gets neutral: the person does not react.
+    // would read as a glitch). A prompt starts its segment: the movement up to its held stretch,
+    // that stretch back and forth while the prompt is shown (a person turns and holds, or keeps
+    // blinking, until the widget confirms — at most HOLD_MAX_TICKS), then the way back, then
+    // neutral where it left off. A prompt changing mid-hold plays the way back first. A prompt
+    // whose segment the clips lack gets neutral: the person does not react.
+    const HOLD_MAX_TICKS = 6 * o.fps;
     let n = 0;
     let step = 1;
     /** @type {string | null} */
     let shown = null;
-    /** @type {ImageBitmap[]} */
-    let playing = [];
-    let at = 0;
+    /** frames to play once, in order @type {ImageBitmap[]} */
+    let queue = [];
+    /** the held stretch, while the prompt that asked for it is shown @type {ImageBitmap[]} */
+    let hold = [];
+    let held = 0;
+    /** the way back from the held stretch @type {ImageBitmap[]} */
+    let back = [];
+    /** @param {ImageBitmap[]} frames @param {number} i */
+    const pingPong = (frames, i) => {
+      const period = Math.max(1, 2 * frames.length - 2);
+      const k = i % period;
+      return frames[k < frames.length ? k : period - k];
+    };
     const timer = setInterval(() => {
       if (track.readyState === "ended") {
         clearInterval(timer);
@@ -106,14 +120,31 @@ function installChallengeCamera(o) {
         shown = prompt;
         const asked = prompt === null ? undefined : o.prompts[prompt];
         if (asked) prompted.push(asked.action);
-        const segment = asked ? (segments.get(asked.play) ?? []) : [];
-        playing = asked?.play === "blink" ? [...segment, ...segment, ...segment] : segment;
-        at = 0;
+        // whatever was held ends: the way back comes first
+        const rest = hold.length > 0 ? [...queue, ...back] : queue;
+        hold = [];
+        back = [];
+        held = 0;
+        queue = rest;
+        if (asked) {
+          const segment = segments.get(asked.play) ?? [];
+          const range = o.holds[asked.play];
+          if (range) {
+            queue = [...rest, ...segment.slice(0, range[0])];
+            hold = segment.slice(range[0], range[1]);
+            back = segment.slice(range[1]);
+          } else queue = [...rest, ...segment];
+        }
       }
       /** @type {ImageBitmap | undefined} */
       let frame;
-      if (at < playing.length) frame = playing[at++];
-      else {
+      if (queue.length > 0) frame = queue.shift();
+      else if (hold.length > 0 && held < HOLD_MAX_TICKS) frame = pingPong(hold, held++);
+      else if (back.length > 0) {
+        hold = [];
+        frame = back.shift();
+      } else {
+        hold = [];
         frame = neutral[n];
         if (n + step < 0 || n + step >= neutral.length) step = -step;
         n = Math.max(0, Math.min(neutral.length - 1, n + step));
