@@ -199,6 +199,16 @@ async function prepareRow(env: Env, db: Db, row: OutboxRow): Promise<PreparedEve
   );
 }
 
+/**
+ * The delivery ids a dispatcher that lost the race to fix a row's message list inserted but the
+ * kept list does not name (ids derive from outbox id and endpoint, so only a different endpoint
+ * set yields any): rows nobody will enqueue.
+ */
+export function unannouncedDeliveries(inserted: DeliveryMessage[], kept: DeliveryMessage[]): string[] {
+  const announced = new Set(kept.map((m) => m.deliveryId));
+  return inserted.map((m) => m.deliveryId).filter((id) => !announced.has(id));
+}
+
 async function dispatchRow(env: Env, db: Db, row: OutboxRow): Promise<void> {
   let messages: DeliveryMessage[];
   if (row.messages !== null) {
@@ -216,12 +226,19 @@ async function dispatchRow(env: Env, db: Db, row: OutboxRow): Promise<void> {
         .where(and(eq(eventOutbox.id, row.id), isNull(eventOutbox.messages))),
       ...(prepared ? [prepared.insert] : []),
     ]);
-    // A concurrent dispatcher may have fixed the list first: send the one that was kept.
+    // A concurrent dispatcher may have fixed the list first: send the one that was kept. If it
+    // read the endpoints before one was added or removed, this batch inserted deliveries the kept
+    // list does not name; nothing would ever send them, so they go (docs/reliability.md "Outbox").
     const [kept] = await db
       .select({ messages: eventOutbox.messages })
       .from(eventOutbox)
       .where(eq(eventOutbox.id, row.id));
-    if (kept?.messages) messages = MessagesSchema.parse(JSON.parse(kept.messages));
+    if (kept?.messages) {
+      const keptMessages = MessagesSchema.parse(JSON.parse(kept.messages));
+      const orphans = unannouncedDeliveries(messages, keptMessages);
+      if (orphans.length > 0) await db.delete(deliveries).where(inArray(deliveries.id, orphans));
+      messages = keptMessages;
+    }
     // An erasure that landed between reading the session and writing these deliveries found
     // nothing of this event to cancel: if the session is gone now, withdraw them, so no body of
     // an erased session leaves (docs/data-protection.md). An erasure after this check finds the
