@@ -90,8 +90,9 @@ function installChallengeCamera(o) {
     // would read as a glitch). A prompt starts its segment: the movement up to its held stretch,
     // that stretch back and forth while the prompt is shown (a person turns and holds, or keeps
     // blinking, until the widget confirms — at most HOLD_MAX_TICKS), then the way back, then
-    // neutral where it left off. A prompt changing mid-hold plays the way back first. A prompt
-    // whose segment the clips lack gets neutral: the person does not react.
+    // neutral where it left off. A movement under way when the prompt changes finishes first
+    // (the rest of its way there and its way back, without the hold). A prompt whose segment the
+    // clips lack gets neutral: the person does not react.
     const HOLD_MAX_TICKS = 6 * o.fps;
     let n = 0;
     let step = 1;
@@ -104,6 +105,8 @@ function installChallengeCamera(o) {
     let held = 0;
     /** the way back from the held stretch @type {ImageBitmap[]} */
     let back = [];
+    /** whether `queue` and `back` are a movement that finishes before anything else plays */
+    let moving = false;
     /** @param {ImageBitmap[]} frames @param {number} i */
     const pingPong = (frames, i) => {
       const period = Math.max(1, 2 * frames.length - 2);
@@ -120,11 +123,12 @@ function installChallengeCamera(o) {
         shown = prompt;
         const asked = prompt === null ? undefined : o.prompts[prompt];
         if (asked) prompted.push(asked.action);
-        // whatever was held ends: the way back comes first
-        const rest = hold.length > 0 ? [...queue, ...back] : queue;
+        // whatever was held ends; a movement under way finishes first
+        const rest = moving ? [...queue, ...back] : [];
         hold = [];
         back = [];
         held = 0;
+        moving = false;
         queue = rest;
         if (asked) {
           const segment = segments.get(asked.play) ?? [];
@@ -133,6 +137,7 @@ function installChallengeCamera(o) {
             queue = [...rest, ...segment.slice(0, range[0])];
             hold = segment.slice(range[0], range[1]);
             back = segment.slice(range[1]);
+            moving = true;
           } else queue = [...rest, ...segment];
         }
       }
@@ -145,6 +150,7 @@ function installChallengeCamera(o) {
         frame = back.shift();
       } else {
         hold = [];
+        moving = false;
         frame = neutral[n];
         if (n + step < 0 || n + step >= neutral.length) step = -step;
         n = Math.max(0, Math.min(neutral.length - 1, n + step));
