@@ -27,9 +27,9 @@ export interface Segment {
   /** for a turn or look: degrees past the reference in the asked direction; for a blink: frames closed */
   margin: number;
   /**
-   * Seconds from the segment's start: the frames around the movement's extreme (every one past
-   * the server's threshold by HOLD_MARGIN_DEG), or a whole blink, that the camera plays back and
-   * forth while the prompt is shown. A person turns and holds until told it is done; a recording
+   * Seconds from the segment's start: the frames around the movement's extreme (those past the
+   * server's threshold by HOLD_MARGIN_DEG, widened to the peak's neighbours where fewer than
+   * three), or a whole blink, that the camera plays back and forth while the prompt is shown. A person turns and holds until told it is done; a recording
    * that passes the extreme in a frame or two answers only if the widget happens to sample it.
    */
   hold?: { fromS: number; toS: number };
@@ -164,6 +164,11 @@ export function findMovement(
       while (holdFrom - 1 > lead && held(holdFrom - 1)) holdFrom--;
       let holdTo = peak + 1;
       while (holdTo < end && held(holdTo)) holdTo++;
+      // at least three frames, so a hold never shows one frozen image (the peak's neighbours)
+      while (holdTo - holdFrom < 3 && (holdFrom - 1 > lead || holdTo < end)) {
+        if (holdFrom - 1 > lead) holdFrom--;
+        if (holdTo - holdFrom < 3 && holdTo < end) holdTo++;
+      }
       if (!best || margin > best.margin)
         best = {
           clip: p.clip,

@@ -128,7 +128,9 @@ function installChallengeCamera(o) {
         hold = [];
         back = [];
         held = 0;
-        moving = false;
+        // a movement cut short by a confirmation or a taken-away prompt still has its way back
+        // queued: the next prompt plays after it
+        moving = rest.length > 0;
         queue = rest;
         if (asked) {
           const segment = segments.get(asked.play) ?? [];
