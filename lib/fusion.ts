@@ -21,15 +21,19 @@
  *    of the fused logit (w_i / Σw) they become contributions to L. The positive (risk-raising) ones,
  *    at most 3 per analyzer and 8 in all, sorted descending, followed by the availability reasons.
  * 5. Flow evidence. What the session's own nodes established is a floor the analyzers cannot argue
- *    away: when more than half of the liveness challenges drawn — in the session, or in any one
- *    liveness node visit — were not answered (product-spec
- *    §2), the person did not show they were live on request, whatever the passive cues say. The
+ *    away: when a head-movement challenge (a turn, looking up) or more than half of the liveness
+ *    challenges drawn — in the session, or in any one liveness node visit — were not answered
+ *    (product-spec §2), the person did not show they were live on request, whatever the passive
+ *    cues say. The
  *    liveness model carries the fail ratio only as a hand-set prior (it cannot be learned from the
  *    corpus's single windows, models/liveness/card.md), and on real footage answering every
  *    challenge in the wrong direction it stayed at 0.40–0.53 — an `approve`. So the rule is explicit:
  *    the decision is at least `review`, the score lifted to the review threshold like a veto, and
- *    the reason LIVENESS_CHALLENGE_FAILED is named. One miss in two is not enough: a genuine user
- *    misses a blink now and then (a loaded platform may drop the closing frame).
+ *    the reason LIVENESS_CHALLENGE_FAILED is named. A missed blink alone, one in two, is not enough:
+ *    a genuine user's closure can fall between the widget's 3–5 frames a second, while a turn held
+ *    until confirmed cannot. A missed movement is: a replayed or injected recording of natural
+ *    footage blinks by itself every few seconds and so answers a blink prompt by chance now and
+ *    then, but does not turn 15° toward a side drawn at random.
  */
 import { z } from "@hono/zod-openapi";
 import { POLICY_FILE } from "../models/fusion/policy.ts";
@@ -172,21 +176,35 @@ export function reasonCode(analyzer: AnalyzerName, signal: string): string {
 
 type Available = { name: AnalyzerName; result: AnalyzerResult; w: number };
 
+/** Liveness challenges over a session or one liveness node visit (step 5). */
+export interface ChallengeTally {
+  /** drawn, shown or not */
+  issued: number;
+  /** answered as asked */
+  passed: number;
+  /** head movements (a turn, looking up) drawn and not answered; absent: none */
+  movementsMissed?: number;
+}
+
 /** What the flow itself established beside the analyzers (step 5). */
 export interface FlowEvidence {
-  /** liveness challenges drawn and answered over the whole session */
-  challenges?: { issued: number; passed: number };
+  /** liveness challenges over the whole session */
+  challenges?: ChallengeTally;
   /** the same per liveness node visit: passes in one visit must not hide failures in another */
-  challengeVisits?: readonly { issued: number; passed: number }[];
+  challengeVisits?: readonly ChallengeTally[];
 }
 
 /** Step 5: more than this share of the challenges shown left unanswered means at least `review`. */
 export const CHALLENGE_FAIL_REVIEW_RATIO = 0.5;
 export const CHALLENGE_FAILED_REASON = "LIVENESS_CHALLENGE_FAILED";
 
-/** Whether the session's challenges were mostly failed (step 5); false when none were shown. */
-export function challengesMostlyFailed(challenges: FlowEvidence["challenges"]): boolean {
+/**
+ * Whether the challenges failed (step 5): a head movement left unanswered, or more than half of
+ * them; false when none were drawn.
+ */
+export function challengesFailed(challenges: ChallengeTally | undefined): boolean {
   if (!challenges || challenges.issued <= 0) return false;
+  if ((challenges.movementsMissed ?? 0) > 0) return true;
   return (challenges.issued - challenges.passed) / challenges.issued > CHALLENGE_FAIL_REVIEW_RATIO;
 }
 type Unavailable = { name: AnalyzerName; error: AnalyzerErrorCode };
@@ -244,7 +262,7 @@ export function fuse(
   }
   // 5. Flow evidence: failed challenges act like a review veto (see the header).
   const challengeFloor =
-    challengesMostlyFailed(flow.challenges) || (flow.challengeVisits ?? []).some(challengesMostlyFailed);
+    challengesFailed(flow.challenges) || (flow.challengeVisits ?? []).some(challengesFailed);
   if (challengeFloor) vetoed = atLeast(vetoed, "review");
   const floor = vetoed === "reject" ? thresholds.reject : vetoed === "review" ? thresholds.review : 0;
   const score = Math.max(pooledScore, floor);

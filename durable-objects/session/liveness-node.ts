@@ -8,6 +8,7 @@
 import { AnalyzerInputSchemas } from "../../lib/analyzer-contract.ts";
 import type { WindowFeatures } from "../../lib/features.ts";
 import type { FlowNode } from "../../lib/flow.ts";
+import type { ChallengeTally } from "../../lib/fusion.ts";
 import type { ChallengeAction, ServerMessage } from "../../lib/widget-protocol.ts";
 import { analyzerBindings, callAnalyzer } from "./analyzer-fanout.ts";
 import { FACE_WAIT_WINDOWS } from "./face-wait-node.ts";
@@ -52,7 +53,7 @@ export interface LivenessContext {
   /** capture time of the newest media sample received (window-assembler.ts `latestMs`) */
   capturedMs(): number;
   /** adds a decided node's challenges to the session's totals (for the report) */
-  countChallenges(issued: number, passed: number): void;
+  countChallenges(tally: Required<ChallengeTally>): void;
   finishNode(node: FlowNode, outcome: string): Promise<void>;
 }
 
@@ -159,20 +160,29 @@ async function decideLiveness(
   nodeWindows: WindowFeatures[],
 ): Promise<void> {
   live.deciding = true;
-  // Every drawn challenge counts, shown or not: one that never went out (the face hidden until
-  // late, a tokenizer made to lag) was not answered either.
-  const drawn = live.challenges.length;
-  const passed = live.issued.filter((c) => c.passed).length;
-  ctx.countChallenges(drawn, passed);
-  const input = AnalyzerInputSchemas.liveness.parse(livenessSlice(nodeWindows, { issued: drawn, passed }));
+  const tally = challengeTally(live);
+  ctx.countChallenges(tally);
+  const input = AnalyzerInputSchemas.liveness.parse(livenessSlice(nodeWindows, tally));
   const result = await callAnalyzer(
     analyzerBindings(ctx.env).liveness,
     "liveness",
     input,
     Number(ctx.env.ANALYZER_TIMEOUT_MS),
   );
-  await ctx.finishNode(
-    live.node,
-    livenessOutcome("error" in result ? null : result, { issued: drawn, passed }),
-  );
+  await ctx.finishNode(live.node, livenessOutcome("error" in result ? null : result, tally));
+}
+
+/**
+ * A visit's challenges so far, for the node's branch and fusion's step 5. Every drawn challenge
+ * counts, shown or not: one that never went out (the face hidden until late, a tokenizer made to
+ * lag) was not answered either. A head movement not answered is counted apart: it fails the
+ * challenges on its own (lib/fusion.ts `challengesFailed`).
+ */
+export function challengeTally(live: LivenessState): Required<ChallengeTally> {
+  const answered = (i: number): boolean => live.issued[i]?.passed === true;
+  return {
+    issued: live.challenges.length,
+    passed: live.challenges.filter((_, i) => answered(i)).length,
+    movementsMissed: live.challenges.filter((a, i) => a !== "blink" && !answered(i)).length,
+  };
 }

@@ -6,7 +6,7 @@
 
 import type { WindowFeatures } from "../../lib/features.ts";
 import type { DataValidationNode } from "../../lib/flow.ts";
-import { challengesMostlyFailed, DEFAULT_POLICY } from "../../lib/fusion.ts";
+import { type ChallengeTally, challengesFailed, DEFAULT_POLICY } from "../../lib/fusion.ts";
 import { CHALLENGE_ACTIONS, type ChallengeAction } from "../../lib/widget-protocol.ts";
 import { WINDOW_MS } from "./window-assembler.ts";
 
@@ -123,7 +123,8 @@ export const CHALLENGE_RESPONSE_WINDOWS = Math.ceil(CHALLENGE_RESPONSE_MS / WIND
  * had received) to the end of the window in which CHALLENGE_RESPONSE_MS after the prompt falls.
  * Counting in capture time rather than in windows tokenized since the prompt keeps the person's
  * time to answer whole when the tokenizer lags behind capture: windows captured before the prompt
- * reached them are not spent on it.
+ * reached them are not spent on it. The upload's own delay (frames captured but not yet received
+ * at the prompt) and the prompt's way to the screen still come out of the 3 s.
  */
 export function responsePeriod(promptedAtMs: number): { startMs: number; endMs: number } {
   const startMs = Math.floor(promptedAtMs / WINDOW_MS) * WINDOW_MS;
@@ -247,15 +248,16 @@ export const LIVENESS_SPOOF_THRESHOLD = DEFAULT_POLICY.analyzers.liveness.reject
 export const LIVENESS_MIN_CONFIDENCE = 0.4;
 
 /**
- * The node's branch. A person who left most of the challenges shown unanswered is not `live`,
- * whatever the passive cues say: `inconclusive`, so the flow can retry or hand over, matching the
- * fused decision's review floor for the same evidence (lib/fusion.ts step 5). A spoof stays a spoof.
+ * The node's branch. A person who left a head movement or most of the challenges unanswered is not
+ * `live`, whatever the passive cues say: `inconclusive`, so the flow can retry or hand over,
+ * matching the fused decision's review floor for the same evidence (lib/fusion.ts step 5). A spoof
+ * stays a spoof.
  */
 export function livenessOutcome(
   result: { score: number; confidence: number } | null,
-  challenges: { issued: number; passed: number } = { issued: 0, passed: 0 },
+  challenges: ChallengeTally = { issued: 0, passed: 0, movementsMissed: 0 },
 ): "live" | "spoof" | "inconclusive" {
   if (!result || result.confidence < LIVENESS_MIN_CONFIDENCE) return "inconclusive";
   if (result.score >= LIVENESS_SPOOF_THRESHOLD) return "spoof";
-  return challengesMostlyFailed(challenges) ? "inconclusive" : "live";
+  return challengesFailed(challenges) ? "inconclusive" : "live";
 }

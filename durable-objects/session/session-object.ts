@@ -19,6 +19,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { WindowFeatures, WindowTranscript } from "../../lib/features.ts";
 import { type FlowNode, outcomesOf } from "../../lib/flow.ts";
+import type { ChallengeTally } from "../../lib/fusion.ts";
 import { assertPlacement } from "../../lib/residency.ts";
 import { CloseCode, type CloseCodeValue, PROTOCOL, type ServerMessage } from "../../lib/widget-protocol.ts";
 import { ClientMessages } from "./client-messages.ts";
@@ -32,6 +33,7 @@ import {
   startFaceWait,
 } from "./face-wait-node.ts";
 import {
+  challengeTally,
   type LivenessContext,
   type LivenessState,
   progressLiveness,
@@ -77,8 +79,8 @@ export class SessionObject extends DurableObject<Env> {
     currentNode: () => this.#currentNode(),
     advance: (node, outcome) => this.#advance(node, outcome),
   });
-  #challengeStats = { issued: 0, passed: 0 };
-  #challengeVisits: { issued: number; passed: number }[] = [];
+  #challengeStats: Required<ChallengeTally> = { issued: 0, passed: 0, movementsMissed: 0 };
+  #challengeVisits: Required<ChallengeTally>[] = [];
   /** which region tokenized this session's windows (data residency) */
   #residency = new ResidencyLedger();
   /** bench baseline only (ANALYSIS_MODE = "deferred"): windows held until the end; null = streaming */
@@ -107,7 +109,7 @@ export class SessionObject extends DurableObject<Env> {
     processed: () => this.#pipeline.processed,
     capturedMs: () => this.#assembler.latestMs,
     probe: this.#probe,
-    countChallenges: (issued, passed) => this.#countChallenges(issued, passed),
+    countChallenges: (tally) => this.#countChallenges(tally),
     finishNode: (node, outcome) => this.#finishNode(node, outcome),
   };
 
@@ -122,8 +124,7 @@ export class SessionObject extends DurableObject<Env> {
       // A liveness node the session ended in still counts its challenges (drawn, answered so far):
       // leaving mid-challenge must not erase a failure (lib/fusion.ts step 5).
       if (this.#liveness && !this.#liveness.deciding) {
-        const open = this.#liveness;
-        this.#countChallenges(open.challenges.length, open.issued.filter((c) => c.passed).length);
+        this.#countChallenges(challengeTally(this.#liveness));
       }
       this.#liveness = null;
       this.#conversation.stop();
@@ -330,13 +331,15 @@ export class SessionObject extends DurableObject<Env> {
   }
 
   /** One liveness visit's challenges, added to the session's totals and kept per visit. */
-  #countChallenges(issued: number, passed: number): void {
-    if (issued <= 0) return;
+  #countChallenges(visit: Required<ChallengeTally>): void {
+    if (visit.issued <= 0) return;
+    const total = this.#challengeStats;
     this.#challengeStats = {
-      issued: this.#challengeStats.issued + issued,
-      passed: this.#challengeStats.passed + passed,
+      issued: total.issued + visit.issued,
+      passed: total.passed + visit.passed,
+      movementsMissed: total.movementsMissed + visit.movementsMissed,
     };
-    this.#challengeVisits.push({ issued, passed });
+    this.#challengeVisits.push(visit);
   }
 
   async #finishNode(node: FlowNode, outcome: string): Promise<void> {

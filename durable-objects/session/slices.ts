@@ -5,6 +5,7 @@
  */
 import { AnalyzerInputSchemas, type AnalyzerInputs, MAX_WINDOWS } from "../../lib/analyzer-contract.ts";
 import type { BehaviorSignals, DeviceSignals, NetworkSignals, WindowFeatures } from "../../lib/features.ts";
+import type { ChallengeTally } from "../../lib/fusion.ts";
 
 export interface ConversationTurn {
   latencyMs: number | null;
@@ -18,10 +19,10 @@ export interface ConversationTurn {
 
 export interface SessionEvidence {
   windows: WindowFeatures[];
-  /** liveness challenges over the session: drawn (shown or not) and answered */
-  challenges: { issued: number; passed: number };
+  /** liveness challenges over the session: drawn (shown or not), answered, movements missed */
+  challenges: ChallengeTally;
   /** the same per decided (or interrupted) liveness node visit, for fusion's step 5 */
-  challengeVisits?: { issued: number; passed: number }[];
+  challengeVisits?: ChallengeTally[];
   device: DeviceSignals | null;
   network: NetworkSignals;
   behavior: BehaviorSignals | null;
@@ -49,7 +50,7 @@ function recent(windows: WindowFeatures[]): WindowFeatures[] {
  */
 export function livenessSlice(
   windows: WindowFeatures[],
-  challenges: SessionEvidence["challenges"],
+  challenges: { issued: number; passed: number },
 ): AnalyzerInputs["liveness"] {
   return {
     windows: recent(windows).map((w) => ({
@@ -64,7 +65,8 @@ export function livenessSlice(
           }
         : null,
     })),
-    challenges,
+    // the analyzer's contract: drawn and answered (the movement rule is fusion's, step 5)
+    challenges: { issued: challenges.issued, passed: challenges.passed },
   };
 }
 

@@ -230,7 +230,7 @@ describe("a real browser session", () => {
     // bandwidth budget, heavily compressed, and the eye landmarks of the one or two closed frames
     // can stay above the closed-eye threshold (3 of 4 loaded runs when the camera blinked three
     // times; none of 9 — 2 idle, 6 beside two busy CPU loops, 1 CI — since it blinks until
-    // confirmed) — the product's rule allows one miss in two for that reason (lib/fusion.ts
+    // confirmed) — the product's rule tolerates a missed blink, one in two, for that reason (lib/fusion.ts
     // step 5), so the decision must not change.
     const drawn = await promptedChallenges(page);
     const told = results();

@@ -6,6 +6,7 @@
  * pitch < 0 up — test/tokenizer/face.test.ts measures them on a real clip.
  */
 import { describe, expect, it } from "vitest";
+import { challengeTally, type LivenessState } from "../../durable-objects/session/liveness-node.ts";
 import {
   CHALLENGE_RESPONSE_MS,
   CHALLENGE_RESPONSE_WINDOWS,
@@ -20,6 +21,7 @@ import {
   windowContradictsChallenge,
 } from "../../durable-objects/session/node-logic.ts";
 import { type FaceWindow, FEATURES_SCHEMA, type WindowFeatures } from "../../lib/features.ts";
+import type { ChallengeAction } from "../../lib/widget-protocol.ts";
 
 /** A window whose face holds yaw/pitch between the given extremes (degrees), mean in between. */
 function window(
@@ -230,16 +232,51 @@ describe("the challenges drawn and the node's branch", () => {
     expect([...seen].sort()).toEqual(["blink", "look_up", "turn_left", "turn_right"]);
   });
 
-  it("is not `live` when most challenges shown went unanswered; a spoof stays a spoof", () => {
+  it("is not `live` when a movement or most challenges went unanswered; a spoof stays a spoof", () => {
     const calm = { score: LIVENESS_SPOOF_THRESHOLD / 2, confidence: 0.9 };
-    expect(livenessOutcome(calm, { issued: 2, passed: 2 })).toBe("live");
-    expect(livenessOutcome(calm, { issued: 2, passed: 1 })).toBe("live");
-    expect(livenessOutcome(calm, { issued: 0, passed: 0 })).toBe("live");
+    expect(livenessOutcome(calm, { issued: 2, passed: 2, movementsMissed: 0 })).toBe("live");
+    // the one missed is a blink
+    expect(livenessOutcome(calm, { issued: 2, passed: 1, movementsMissed: 0 })).toBe("live");
+    expect(livenessOutcome(calm, { issued: 0, passed: 0, movementsMissed: 0 })).toBe("live");
+    expect(livenessOutcome(calm, { issued: 2, passed: 1, movementsMissed: 1 })).toBe("inconclusive");
     expect(livenessOutcome(calm, { issued: 2, passed: 0 })).toBe("inconclusive");
     expect(livenessOutcome(calm, { issued: 3, passed: 1 })).toBe("inconclusive");
     expect(
       livenessOutcome({ score: LIVENESS_SPOOF_THRESHOLD, confidence: 0.9 }, { issued: 2, passed: 0 }),
     ).toBe("spoof");
     expect(livenessOutcome(null, { issued: 2, passed: 2 })).toBe("inconclusive");
+  });
+});
+
+describe("a visit's challenge tally", () => {
+  const state = (challenges: ChallengeAction[], passed: boolean[]): LivenessState => ({
+    node: { id: "l", type: "liveness", challenges: challenges.length, outcomes: {} } as LivenessState["node"],
+    firstWindow: 0,
+    firstProcessed: 0,
+    challenges,
+    issued: passed.map((p) => ({ promptedAtMs: 0, passed: p, contradicted: !p, told: true })),
+    deciding: false,
+  });
+
+  it("counts a missed movement apart from a missed blink", () => {
+    expect(challengeTally(state(["turn_right", "blink"], [true, false]))).toEqual({
+      issued: 2,
+      passed: 1,
+      movementsMissed: 0,
+    });
+    expect(challengeTally(state(["blink", "look_up"], [true, false]))).toEqual({
+      issued: 2,
+      passed: 1,
+      movementsMissed: 1,
+    });
+  });
+
+  it("counts a movement drawn but never shown as missed", () => {
+    // the face hidden until late: only the first of three went out, and was answered
+    expect(challengeTally(state(["blink", "turn_left", "look_up"], [true]))).toEqual({
+      issued: 3,
+      passed: 1,
+      movementsMissed: 2,
+    });
   });
 });

@@ -204,14 +204,34 @@ describe("flow evidence: liveness challenges (step 5)", () => {
     }
   });
 
-  it("one miss in two, all answered, or none shown leaves the analyzers' decision alone", () => {
+  it("a missed blink (one in two), all answered, or none shown leaves the analyzers' decision alone", () => {
     const clean = fuse(allGood(), DEFAULT_POLICY);
     for (const challenges of [
+      { issued: 2, passed: 1, movementsMissed: 0 },
       { issued: 2, passed: 1 },
-      { issued: 2, passed: 2 },
+      { issued: 2, passed: 2, movementsMissed: 0 },
       { issued: 0, passed: 0 },
     ]) {
       expect(fuse(allGood(), DEFAULT_POLICY, { challenges })).toEqual(clean);
+    }
+  });
+
+  it("a head movement left unanswered is a failure on its own, in the session or in one visit", () => {
+    // natural footage replayed blinks by itself now and then; it does not turn toward a random side
+    for (const evidence of [
+      { challenges: { issued: 2, passed: 1, movementsMissed: 1 } },
+      { challenges: { issued: 3, passed: 2, movementsMissed: 1 } },
+      {
+        challenges: { issued: 4, passed: 3, movementsMissed: 1 },
+        challengeVisits: [
+          { issued: 2, passed: 2, movementsMissed: 0 },
+          { issued: 2, passed: 1, movementsMissed: 1 },
+        ],
+      },
+    ]) {
+      const risk = fuse(allGood(), DEFAULT_POLICY, evidence);
+      expect(risk.decision, JSON.stringify(evidence)).toBe("review");
+      expect(risk.reasons.map((r) => r.code)).toEqual([CHALLENGE_FAILED_REASON]);
     }
   });
 
