@@ -26,10 +26,12 @@ export const de: Strings = {
   hintDark: "Es ist zu dunkel. Wenden Sie sich einer Lampe oder einem Fenster zu.",
   hintBright: "Das Bild ist zu hell. Vermeiden Sie starkes Licht direkt hinter oder auf Ihnen.",
   hintOk: "Gut. Halten Sie Ihr Gesicht im Oval.",
-  challenge_turn_left: "Drehen Sie den Kopf langsam nach links und zurück.",
-  challenge_turn_right: "Drehen Sie den Kopf langsam nach rechts und zurück.",
-  challenge_blink: "Blinzeln Sie ein paar Mal.",
-  challenge_look_up: "Schauen Sie nach oben und dann wieder in die Kamera.",
+  challenge_turn_left:
+    "Drehen Sie den Kopf langsam nach links und halten Sie ihn so, bis „Erledigt“ erscheint.",
+  challenge_turn_right:
+    "Drehen Sie den Kopf langsam nach rechts und halten Sie ihn so, bis „Erledigt“ erscheint.",
+  challenge_blink: "Blinzeln Sie ein paar Mal, bis „Erledigt“ erscheint.",
+  challenge_look_up: "Schauen Sie nach oben und halten Sie den Kopf so, bis „Erledigt“ erscheint.",
   challenge_done: "Erledigt, danke.",
   progressLabel: "Fortschritt der Aufnahme",
   progress: "{done} von {total} Sekunden erfasst",
