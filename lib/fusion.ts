@@ -24,12 +24,12 @@
  *    away: when a head-movement challenge (a turn, looking up) or more than half of the liveness
  *    challenges drawn — in the session, or in any one liveness node visit — were not answered
  *    (product-spec §2), the person did not show they were live on request, whatever the passive
- *    cues say. The
- *    liveness model carries the fail ratio only as a hand-set prior (it cannot be learned from the
- *    corpus's single windows, models/liveness/card.md), and on real footage answering every
- *    challenge in the wrong direction it stayed at 0.40–0.53 — an `approve`. So the rule is explicit:
- *    the decision is at least `review`, the score lifted to the review threshold like a veto, and
- *    the reason LIVENESS_CHALLENGE_FAILED is named. A missed blink alone, one in two, is not enough:
+ *    cues say. The liveness model carries the fail ratio only as a hand-set prior (it cannot be
+ *    learned from the corpus's single windows, models/liveness/card.md), and on real footage
+ *    answering every challenge in the wrong direction it stayed at 0.40–0.53 — an `approve`. So
+ *    the rule is explicit: the decision is at least `review`, the score lifted to the review
+ *    threshold like a veto, and the reason LIVENESS_CHALLENGE_FAILED is named. A missed blink
+ *    alone, one in two, is not enough:
  *    a genuine user's closure can fall between the widget's 3–5 frames a second, while a turn held
  *    until confirmed cannot. A missed movement is: a replayed or injected recording of natural
  *    footage blinks by itself every few seconds and so answers a blink prompt by chance now and
