@@ -118,6 +118,8 @@ export type ClientMessage = z.infer<typeof ClientMessageSchema>;
 /** Every liveness challenge the server can draw (a flow may narrow them, lib/flow.ts `actions`). */
 export const CHALLENGE_ACTIONS = ["turn_left", "turn_right", "blink", "look_up"] as const;
 export type ChallengeAction = (typeof CHALLENGE_ACTIONS)[number];
+/** Why a challenge failed: the opposite movement (a turn the other way, looking down), or none in time. */
+export type ChallengeFailure = "opposite" | "time_up";
 
 /** Server → client control messages (what the widget renders). */
 export type ServerMessage =
@@ -128,8 +130,18 @@ export type ServerMessage =
   | { type: "node"; nodeId: string; nodeType: "conversation"; prompt: string; noReplyNeeded: boolean }
   | { type: "node"; nodeId: string; nodeType: "recognition" | "face_compare" }
   | { type: "challenge"; nodeId: string; index: number; action: ChallengeAction }
-  /** the challenge was seen answered (at once), or its response period ended without it */
-  | { type: "challenge_result"; nodeId: string; index: number; passed: boolean }
+  /**
+   * The challenge was seen answered (at once), the opposite movement came first (at once: failed
+   * for good), or its response period ended without it. `reason` says which failure, null when
+   * passed.
+   */
+  | {
+      type: "challenge_result";
+      nodeId: string;
+      index: number;
+      passed: boolean;
+      reason: ChallengeFailure | null;
+    }
   | { type: "progress"; nodeId: string; usableSeconds: number; requiredSeconds: number }
   | { type: "slow_down"; droppedFrames: number }
   | { type: "pong" }

@@ -120,7 +120,13 @@ export async function progressLiveness(
     // away when its time is up or the movement went the other way.
     if (!issued.told && (issued.passed || issued.contradicted || over(issued))) {
       issued.told = true;
-      ctx.send({ type: "challenge_result", nodeId: live.node.id, index: i, passed: issued.passed });
+      ctx.send({
+        type: "challenge_result",
+        nodeId: live.node.id,
+        index: i,
+        passed: issued.passed,
+        reason: issued.passed ? null : issued.contradicted ? "opposite" : "time_up",
+      });
     }
   });
   // Issue the next challenge after one usable window, then each once the one before has had its

@@ -50,6 +50,8 @@ export interface ChallengeCamera {
   /** challenge actions the chosen person's clips do not show (the camera then stays neutral) */
   missing: ChallengeAction[];
   answering: Answering;
+  /** whether a prompt for `action` gets the opposite movement (a wrong camera whose clips show it) */
+  movesOpposite(action: ChallengeAction): boolean;
   /** installs the camera into the page; call before the first navigation */
   install(page: Page): Promise<void>;
 }
@@ -151,6 +153,8 @@ export async function prepareChallengeCamera(
     segments,
     missing,
     answering,
+    movesOpposite: (action) =>
+      answering === "opposite" && action !== "blink" && segments[OPPOSITE[action]] !== undefined,
     async install(page) {
       const prompts = Object.fromEntries(
         (["turn_left", "turn_right", "blink", "look_up"] as const).map((a) => [
@@ -188,15 +192,26 @@ export async function promptedChallenges(page: Page): Promise<ChallengeAction[]>
  * Records the session's `challenge_result` messages (lib/widget-protocol.ts) as the page receives
  * them, so a case can say which challenge was missed, not only how many. Call before `goto`.
  */
-export function recordChallengeResults(page: Page): () => { index: number; passed: boolean }[] {
-  const results: { index: number; passed: boolean }[] = [];
+export function recordChallengeResults(
+  page: Page,
+): () => { index: number; passed: boolean; reason: string | null }[] {
+  const results: { index: number; passed: boolean; reason: string | null }[] = [];
   page.on("websocket", (socket) => {
     socket.on("framereceived", ({ payload }) => {
       if (typeof payload !== "string") return;
       try {
-        const message = JSON.parse(payload) as { type?: string; index?: number; passed?: boolean };
+        const message = JSON.parse(payload) as {
+          type?: string;
+          index?: number;
+          passed?: boolean;
+          reason?: string | null;
+        };
         if (message.type === "challenge_result")
-          results.push({ index: Number(message.index), passed: message.passed === true });
+          results.push({
+            index: Number(message.index),
+            passed: message.passed === true,
+            reason: message.reason ?? null,
+          });
       } catch {
         // not JSON: not a control message
       }

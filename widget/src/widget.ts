@@ -274,8 +274,15 @@ export function mount(element: HTMLElement, options: MountOptions, scriptOrigin:
         return;
       }
       case "challenge_result":
-        // answered: a short confirmation in place of the prompt; missed: the prompt goes away
-        view.challenge(message.passed ? t("challenge_done") : null);
+        // answered: a short confirmation in place of the prompt; the other way: say so (the next
+        // prompt replaces it when this one's time is up); no movement in time: the prompt goes away
+        view.challenge(
+          message.passed
+            ? t("challenge_done")
+            : message.reason === "opposite"
+              ? t("challenge_opposite")
+              : null,
+        );
         return;
       case "progress": {
         view.progress(

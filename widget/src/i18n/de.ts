@@ -33,6 +33,7 @@ export const de: Strings = {
   challenge_blink: "Blinzeln Sie ein paar Mal, bis „Erledigt“ erscheint.",
   challenge_look_up: "Schauen Sie nach oben und halten Sie den Kopf so, bis „Erledigt“ erscheint.",
   challenge_done: "Erledigt, danke.",
+  challenge_opposite: "Das war die andere Richtung.",
   progressLabel: "Fortschritt der Aufnahme",
   progress: "{done} von {total} Sekunden erfasst",
   conversationTitle: "Eine kurze Frage",

@@ -31,6 +31,7 @@ export const en = {
   challenge_blink: "Blink a few times, until we say done.",
   challenge_look_up: "Look up and hold it there until we say done.",
   challenge_done: "Done, thank you.",
+  challenge_opposite: "That was the other way.",
   progressLabel: "Capture progress",
   progress: "{done} of {total} seconds captured",
   conversationTitle: "A short question",
