@@ -229,7 +229,7 @@ describe("a real browser session", () => {
     // missed: a closure lasts ≈ 0.3–0.5 s, the widget sends ≈ 3–5 frames a second at its
     // bandwidth budget, heavily compressed, and the eye landmarks of the one or two closed frames
     // can stay above the closed-eye threshold (3 of 4 loaded runs when the camera blinked three
-    // times; none of 9 — 2 idle, 6 beside two busy CPU loops, 1 CI — since it blinks until
+    // times; none of 21 — 5 idle, 12 beside two busy CPU loops, 4 CI — since it blinks until
     // confirmed) — the product's rule tolerates a missed blink, one in two, for that reason (lib/fusion.ts
     // step 5), so the decision must not change.
     const drawn = await promptedChallenges(page);
