@@ -39,7 +39,7 @@ describe("field encryption", () => {
       () => decryptField(k, { ...slot, column: "device" }, sealed),
       () => decryptField(k, { ...slot, table: "sessions" }, sealed),
       // a character inside the ciphertext: the last one also carries base64url padding bits, so
-      // changing it can leave the decoded bytes as they were (B, C or D → A: 3 runs in 64)
+      // changing it can leave the decoded bytes as they were (A → B, or B, C, D → A: 4 runs in 64)
       () => decryptField(k, slot, tamper(sealed, sealed.length - 10)),
       () => decryptField(k, slot, sealed.replace(/^v1\./, "v2.")),
       () => decryptField(k, slot, sealed.slice(0, 30)),
